@@ -1,0 +1,1 @@
+//! Splitting a byte stream into raw events.

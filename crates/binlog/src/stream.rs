@@ -1,0 +1,1 @@
+//! `BinlogStream`: reader plus decoder state.

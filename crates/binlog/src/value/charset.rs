@@ -1,0 +1,1 @@
+//! Decoding text by the column's collation id.

@@ -1,0 +1,1 @@
+//! DECIMAL/NEWDECIMAL: exact decoding to text, never through floating point.

@@ -1,0 +1,96 @@
+//! Row values: the decoded form of one column of one row image, and its
+//! rendering to JSON (the product-wide value contract, see `VALUES.md`) and
+//! to text (`mysqlbinlog -v` style).
+//!
+//! Values borrow from the event buffer where they can (text that is already
+//! UTF-8, blobs), so decoding a row allocates little.
+
+pub mod decimal;
+pub mod decode;
+pub mod json;
+pub mod render;
+pub mod temporal;
+pub mod charset;
+
+use std::borrow::Cow;
+
+pub use decode::decode_value;
+pub use json::Json;
+pub use temporal::{Date, DateTime, Time, Timestamp};
+
+/// One decoded column value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value<'a> {
+    Null,
+    /// Signed integers of every width.
+    Int(i64),
+    /// Unsigned integers of every width (exact up to u64::MAX).
+    UInt(u64),
+    Float(f32),
+    Double(f64),
+    /// DECIMAL/NUMERIC exactly as the server would print it, e.g. "-10.5500".
+    Decimal(String),
+    /// YEAR; 0 is the zero year "0000".
+    Year(u16),
+    Date(Date),
+    Time(Time),
+    DateTime(DateTime),
+    /// TIMESTAMP: a UTC instant.
+    Timestamp(Timestamp),
+    /// Text decoded from the column's charset.
+    Text(Cow<'a, str>),
+    /// Binary strings and blobs, and text whose bytes are not valid in their
+    /// charset (kept losslessly rather than replaced).
+    Bytes(Cow<'a, [u8]>),
+    /// BIT(width): the bits as an integer.
+    Bit { bits: u64, width: u16 },
+    /// ENUM: 1-based index into the column's labels (0 = the empty error value).
+    Enum(u16),
+    /// SET: bit i set means label i is present.
+    Set(u64),
+    Json(Json),
+    /// GEOMETRY: SRID followed by the WKB bytes.
+    Geometry { srid: u32, wkb: Cow<'a, [u8]> },
+    /// VECTOR: little-endian float32 elements.
+    Vector(Cow<'a, [u8]>),
+    Uuid([u8; 16]),
+    Inet4([u8; 4]),
+    Inet6([u8; 16]),
+}
+
+impl Value<'_> {
+    pub fn is_null(&self) -> bool {
+        matches!(self, Value::Null)
+    }
+
+    /// Detach from the event buffer.
+    pub fn into_owned(self) -> Value<'static> {
+        match self {
+            Value::Null => Value::Null,
+            Value::Int(v) => Value::Int(v),
+            Value::UInt(v) => Value::UInt(v),
+            Value::Float(v) => Value::Float(v),
+            Value::Double(v) => Value::Double(v),
+            Value::Decimal(v) => Value::Decimal(v),
+            Value::Year(v) => Value::Year(v),
+            Value::Date(v) => Value::Date(v),
+            Value::Time(v) => Value::Time(v),
+            Value::DateTime(v) => Value::DateTime(v),
+            Value::Timestamp(v) => Value::Timestamp(v),
+            Value::Text(v) => Value::Text(Cow::Owned(v.into_owned())),
+            Value::Bytes(v) => Value::Bytes(Cow::Owned(v.into_owned())),
+            Value::Bit { bits, width } => Value::Bit { bits, width },
+            Value::Enum(v) => Value::Enum(v),
+            Value::Set(v) => Value::Set(v),
+            Value::Json(v) => Value::Json(v),
+            Value::Geometry { srid, wkb } => Value::Geometry {
+                srid,
+                wkb: Cow::Owned(wkb.into_owned()),
+            },
+            Value::Vector(v) => Value::Vector(Cow::Owned(v.into_owned())),
+            Value::Uuid(v) => Value::Uuid(v),
+            Value::Inet4(v) => Value::Inet4(v),
+            Value::Inet6(v) => Value::Inet6(v),
+        }
+    }
+}

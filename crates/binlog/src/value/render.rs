@@ -1,0 +1,1 @@
+//! Rendering values as JSON (the product-wide contract in VALUES.md) and as text.
