@@ -1,1 +1,434 @@
 //! DECIMAL/NEWDECIMAL: exact decoding to text, never through floating point.
+//!
+//! The server's binary format (`decimal2bin` in strings/decimal.cc): the
+//! integer part and the fraction are each split into groups of nine decimal
+//! digits stored as 4-byte big-endian words; a leading (integer) or trailing
+//! (fraction) partial group of 1-8 digits takes 1-4 bytes
+//! (`DIG2BYTES`). The whole value is stored with the top bit of the first
+//! byte flipped, and negative numbers additionally have every byte inverted,
+//! so that the bytes sort like the numbers.
+//!
+//! Text is printed the way MySQL prints the column: leading zeros of the
+//! integer part dropped (but at least "0"), and exactly `scale` fraction
+//! digits, e.g. DECIMAL(10,4) -10.55 -> "-10.5500".
+
+use crate::bytes::ByteReader;
+use crate::error::BodyError;
+
+/// Bytes used by a partial group of `n` digits.
+const DIG2BYTES: [usize; 10] = [0, 1, 1, 2, 2, 3, 3, 4, 4, 4];
+const POW10: [u32; 10] = [
+    1,
+    10,
+    100,
+    1_000,
+    10_000,
+    100_000,
+    1_000_000,
+    10_000_000,
+    100_000_000,
+    1_000_000_000,
+];
+const DIGITS_PER_WORD: usize = 9;
+
+/// Largest precision MySQL and MariaDB allow.
+pub const MAX_PRECISION: u8 = 65;
+/// Largest scale (MariaDB allows 38, MySQL 30).
+pub const MAX_SCALE: u8 = 38;
+
+/// The binary size of a DECIMAL(precision, scale) value.
+pub fn decimal_binary_size(precision: u8, scale: u8) -> Result<usize, BodyError> {
+    if precision > MAX_PRECISION || scale > MAX_SCALE || scale > precision {
+        return Err(BodyError::Invalid(format!(
+            "invalid DECIMAL({precision},{scale}) metadata"
+        )));
+    }
+    let intg = (precision - scale) as usize;
+    let frac = scale as usize;
+    Ok((intg / DIGITS_PER_WORD) * 4
+        + DIG2BYTES[intg % DIGITS_PER_WORD]
+        + (frac / DIGITS_PER_WORD) * 4
+        + DIG2BYTES[frac % DIGITS_PER_WORD])
+}
+
+/// Read one NEWDECIMAL value of DECIMAL(precision, scale) from `r`.
+pub fn decode_decimal(
+    r: &mut ByteReader<'_>,
+    precision: u8,
+    scale: u8,
+) -> Result<String, BodyError> {
+    let size = decimal_binary_size(precision, scale)?;
+    let bytes = r.take(size)?;
+    let mut out = Vec::with_capacity(precision as usize + 3);
+    write_decimal_digits(&mut out, bytes, precision, scale)?;
+    // Only ASCII digits, '-' and '.' were written.
+    String::from_utf8(out).map_err(|_| BodyError::Invalid("decimal text is not ASCII".into()))
+}
+
+/// Decode a binary decimal held in `bytes` (which may be longer), returning
+/// the text and the number of bytes used. Used for JSON opaque decimals.
+pub fn decode_decimal_bytes(
+    bytes: &[u8],
+    precision: u8,
+    scale: u8,
+) -> Result<(String, usize), BodyError> {
+    let mut r = ByteReader::new(bytes);
+    let text = decode_decimal(&mut r, precision, scale)?;
+    Ok((text, r.position()))
+}
+
+/// Append the text of the binary decimal `bytes` (exactly
+/// [`decimal_binary_size`] long) to `out`.
+pub fn write_decimal_digits(
+    out: &mut Vec<u8>,
+    bytes: &[u8],
+    precision: u8,
+    scale: u8,
+) -> Result<(), BodyError> {
+    let size = decimal_binary_size(precision, scale)?;
+    if bytes.len() != size {
+        return Err(BodyError::Invalid(format!(
+            "DECIMAL({precision},{scale}) needs {size} bytes, got {}",
+            bytes.len()
+        )));
+    }
+    let intg = (precision - scale) as usize;
+    let frac = scale as usize;
+    if size == 0 {
+        out.push(b'0');
+        return Ok(());
+    }
+
+    // Undo the sign-bit flip and, for negative values, the inversion.
+    let negative = bytes[0] & 0x80 == 0;
+    let mask = if negative { 0xFF } else { 0 };
+    let mut buf = [0u8; 64];
+    let buf = &mut buf[..size];
+    for (dst, src) in buf.iter_mut().zip(bytes) {
+        *dst = src ^ mask;
+    }
+    buf[0] ^= 0x80;
+
+    let sign_at = out.len();
+    if negative {
+        out.push(b'-');
+    }
+    let mut digits = Digits {
+        out,
+        leading: true,
+        nonzero: false,
+    };
+    let mut pos = 0;
+    let group = |n_digits: usize, pos: &mut usize| -> Result<u32, BodyError> {
+        let n_bytes = if n_digits == DIGITS_PER_WORD {
+            4
+        } else {
+            DIG2BYTES[n_digits]
+        };
+        let value = buf[*pos..*pos + n_bytes]
+            .iter()
+            .fold(0u32, |acc, &b| (acc << 8) | b as u32);
+        *pos += n_bytes;
+        if value >= POW10[n_digits] {
+            return Err(BodyError::Invalid(format!(
+                "corrupt DECIMAL({precision},{scale}): group value {value} has more than {n_digits} digits"
+            )));
+        }
+        Ok(value)
+    };
+
+    let lead = intg % DIGITS_PER_WORD;
+    if lead > 0 {
+        let v = group(lead, &mut pos)?;
+        digits.integer(v, lead);
+    }
+    for _ in 0..intg / DIGITS_PER_WORD {
+        let v = group(DIGITS_PER_WORD, &mut pos)?;
+        digits.integer(v, DIGITS_PER_WORD);
+    }
+    if digits.leading {
+        digits.out.push(b'0');
+    }
+    if frac > 0 {
+        digits.out.push(b'.');
+        for _ in 0..frac / DIGITS_PER_WORD {
+            let v = group(DIGITS_PER_WORD, &mut pos)?;
+            digits.fraction(v, DIGITS_PER_WORD);
+        }
+        let tail = frac % DIGITS_PER_WORD;
+        if tail > 0 {
+            let v = group(tail, &mut pos)?;
+            digits.fraction(v, tail);
+        }
+    }
+    // A stored negative zero prints without its sign, as MySQL prints zero.
+    if negative && !digits.nonzero {
+        out.remove(sign_at);
+    }
+    Ok(())
+}
+
+struct Digits<'o> {
+    out: &'o mut Vec<u8>,
+    /// Still inside the leading zeros of the integer part.
+    leading: bool,
+    nonzero: bool,
+}
+
+impl Digits<'_> {
+    fn integer(&mut self, value: u32, n: usize) {
+        for i in (0..n).rev() {
+            let d = (value / POW10[i]) % 10;
+            if self.leading && d == 0 {
+                continue;
+            }
+            self.leading = false;
+            self.nonzero |= d != 0;
+            self.out.push(b'0' + d as u8);
+        }
+    }
+    fn fraction(&mut self, value: u32, n: usize) {
+        self.nonzero |= value != 0;
+        for i in (0..n).rev() {
+            self.out.push(b'0' + ((value / POW10[i]) % 10) as u8);
+        }
+    }
+}
+
+/// Old DECIMAL (type 0, tables created before MySQL 5.0.3): the value is its
+/// ASCII text, right-aligned in `bytes` with leading spaces. Returns the text
+/// without the padding, as the server's `Field_decimal::val_str` does.
+pub fn decode_old_decimal(bytes: &[u8]) -> Result<String, BodyError> {
+    let start = bytes.iter().position(|&b| b != b' ').unwrap_or(bytes.len());
+    let text = &bytes[start..];
+    let body = match text.first() {
+        Some(b'-') | Some(b'+') => &text[1..],
+        _ => text,
+    };
+    let valid = !body.is_empty()
+        && body.iter().any(u8::is_ascii_digit)
+        && body.iter().all(|&b| b.is_ascii_digit() || b == b'.')
+        && body.iter().filter(|&&b| b == b'.').count() <= 1;
+    if !valid {
+        return Err(BodyError::Invalid(format!(
+            "old DECIMAL value is not a number: {:?}",
+            String::from_utf8_lossy(bytes)
+        )));
+    }
+    // Validated ASCII above.
+    Ok(text.iter().map(|&b| b as char).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dec(bytes: &[u8], p: u8, s: u8) -> String {
+        let mut r = ByteReader::new(bytes);
+        let v = decode_decimal(&mut r, p, s).unwrap();
+        assert!(
+            r.is_empty(),
+            "DECIMAL({p},{s}) left {} bytes",
+            r.remaining()
+        );
+        v
+    }
+
+    /// Encode like the server's decimal2bin, from a plain decimal string
+    /// (test helper; independent of the decoder's code path).
+    fn encode(text: &str, p: u8, s: u8) -> Vec<u8> {
+        let (neg, t) = match text.strip_prefix('-') {
+            Some(t) => (true, t),
+            None => (false, text),
+        };
+        let (ip, fp) = t.split_once('.').unwrap_or((t, ""));
+        let ip = ip.trim_start_matches('0');
+        let intg = (p - s) as usize;
+        let frac = s as usize;
+        let ip = format!("{ip:0>intg$}");
+        let fp = format!("{fp:0<frac$}");
+        assert_eq!(ip.len(), intg, "integer part too long for test");
+        let mut out = Vec::new();
+        let mut push = |digits: &str, n_bytes: usize| {
+            let v: u32 = if digits.is_empty() {
+                0
+            } else {
+                digits.parse().unwrap()
+            };
+            for i in (0..n_bytes).rev() {
+                out.push((v >> (8 * i)) as u8);
+            }
+        };
+        let lead = intg % 9;
+        push(&ip[..lead], DIG2BYTES[lead]);
+        for w in 0..intg / 9 {
+            push(&ip[lead + 9 * w..lead + 9 * w + 9], 4);
+        }
+        for w in 0..frac / 9 {
+            push(&fp[9 * w..9 * w + 9], 4);
+        }
+        let tail = frac % 9;
+        push(&fp[frac - tail..], DIG2BYTES[tail]);
+        out[0] ^= 0x80;
+        if neg {
+            for b in &mut out {
+                *b ^= 0xFF;
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn binary_sizes_match_the_server() {
+        assert_eq!(decimal_binary_size(4, 2).unwrap(), 2);
+        assert_eq!(decimal_binary_size(10, 2).unwrap(), 5);
+        assert_eq!(decimal_binary_size(14, 4).unwrap(), 7);
+        assert_eq!(decimal_binary_size(30, 25).unwrap(), 15);
+        assert_eq!(decimal_binary_size(65, 30).unwrap(), 30);
+        assert_eq!(decimal_binary_size(18, 9).unwrap(), 8);
+        assert!(decimal_binary_size(66, 0).is_err());
+        assert!(decimal_binary_size(5, 6).is_err());
+    }
+
+    #[test]
+    fn known_server_bytes() {
+        // DECIMAL(14,4) 1234567890.1234 from the MySQL decimal.cc comment:
+        // 81 0D FB 38 D2 04 D2.
+        assert_eq!(
+            dec(&[0x81, 0x0D, 0xFB, 0x38, 0xD2, 0x04, 0xD2], 14, 4),
+            "1234567890.1234"
+        );
+        // The same negated: every byte inverted.
+        assert_eq!(
+            dec(&[0x7E, 0xF2, 0x04, 0xC7, 0x2D, 0xFB, 0x2D], 14, 4),
+            "-1234567890.1234"
+        );
+    }
+
+    #[test]
+    fn go_mysql_decode_decimal_values() {
+        // (precision, scale, stored value, expected text) from go-mysql's
+        // TestDecodeDecimal / the decodedecimal table (ddsql.sql).
+        let cases: &[(u8, u8, &str, &str)] = &[
+            (4, 2, "-10.55", "-10.55"),
+            (5, 0, "-11", "-11"),
+            (7, 3, "-10.550", "-10.550"),
+            (10, 2, "-10.55", "-10.55"),
+            (10, 3, "-10.550", "-10.550"),
+            (13, 2, "-10.55", "-10.55"),
+            (15, 14, "-9.99999999999999", "-9.99999999999999"),
+            (20, 10, "-10.5500000000", "-10.5500000000"),
+            (30, 5, "-10.55000", "-10.55000"),
+            (
+                30,
+                20,
+                "-10.55000000000000000000",
+                "-10.55000000000000000000",
+            ),
+            (
+                30,
+                25,
+                "-10.5500000000000000000000000",
+                "-10.5500000000000000000000000",
+            ),
+            (4, 2, "0.01", "0.01"),
+            (15, 14, "0.01234567890123", "0.01234567890123"),
+            (
+                30,
+                25,
+                "0.0123456789012345678912345",
+                "0.0123456789012345678912345",
+            ),
+            (4, 2, "99.99", "99.99"),
+            (13, 2, "12345.00", "12345.00"),
+            (
+                30,
+                25,
+                "12345.0000000000000000000000000",
+                "12345.0000000000000000000000000",
+            ),
+            (4, 2, "-99.99", "-99.99"),
+            (20, 10, "-123.4500000000", "-123.4500000000"),
+            (4, 2, "0.00", "0.00"),
+            (5, 0, "0", "0"),
+            (30, 20, "-0.00000001234500009877", "-0.00000001234500009877"),
+            (20, 10, "9999999999.9999999999", "9999999999.9999999999"),
+            (30, 5, "1234500009876.50000", "1234500009876.50000"),
+            (
+                30,
+                20,
+                "9999999999.99999999999999999999",
+                "9999999999.99999999999999999999",
+            ),
+            (13, 2, "99999999999.99", "99999999999.99"),
+            (13, 2, "111111111.11", "111111111.11"),
+            (13, 2, "-3699.01", "-3699.01"),
+            (5, 0, "-3699", "-3699"),
+            (13, 2, "-1948.14", "-1948.14"),
+        ];
+        for &(p, s, stored, expected) in cases {
+            let bytes = encode(stored, p, s);
+            assert_eq!(bytes.len(), decimal_binary_size(p, s).unwrap());
+            assert_eq!(dec(&bytes, p, s), expected, "DECIMAL({p},{s}) {stored}");
+        }
+    }
+
+    #[test]
+    fn leading_zero_groups_are_dropped_but_one_zero_stays() {
+        assert_eq!(dec(&encode("0.5", 20, 1), 20, 1), "0.5");
+        assert_eq!(dec(&encode("7", 30, 0), 30, 0), "7");
+        assert_eq!(dec(&encode("-0.1234", 4, 4), 4, 4), "-0.1234");
+        assert_eq!(dec(&encode("0.1234", 4, 4), 4, 4), "0.1234");
+    }
+
+    #[test]
+    fn extreme_precisions() {
+        let max = "9".repeat(35) + "." + &"9".repeat(30);
+        assert_eq!(dec(&encode(&max, 65, 30), 65, 30), max);
+        let neg = format!("-{max}");
+        assert_eq!(dec(&encode(&neg, 65, 30), 65, 30), neg);
+        let int65 = "1".repeat(65);
+        assert_eq!(dec(&encode(&int65, 65, 0), 65, 0), int65);
+        // DECIMAL(0,0) occupies no bytes.
+        assert_eq!(dec(&[], 0, 0), "0");
+    }
+
+    #[test]
+    fn negative_zero_prints_as_zero() {
+        // 0.00 stored with the negative encoding (bytes inverted).
+        let mut b = encode("0.00", 4, 2);
+        for x in &mut b {
+            *x ^= 0xFF;
+        }
+        assert_eq!(dec(&b, 4, 2), "0.00");
+    }
+
+    #[test]
+    fn corrupt_groups_and_short_input_are_errors() {
+        // A 4-byte word above 999999999.
+        let bad = [0x80 | 0x3B, 0x9A, 0xCA, 0x00, 0x00];
+        let mut r = ByteReader::new(&bad);
+        assert!(decode_decimal(&mut r, 10, 0).is_err());
+        // A one-byte group of 2 digits holds at most 99.
+        let mut r = ByteReader::new(&[0x80 | 99]);
+        assert_eq!(decode_decimal(&mut r, 2, 0).unwrap(), "99");
+        let mut r = ByteReader::new(&[0x80 | 100]);
+        assert!(decode_decimal(&mut r, 2, 0).is_err());
+        let mut r = ByteReader::new(&[0x80 | 0x7F, 0x00]);
+        assert!(decode_decimal(&mut r, 4, 2).is_err());
+        let mut r = ByteReader::new(&[0x80]);
+        assert!(matches!(
+            decode_decimal(&mut r, 10, 2),
+            Err(BodyError::Short { .. })
+        ));
+    }
+
+    #[test]
+    fn old_decimal_text() {
+        assert_eq!(decode_old_decimal(b"  -10.50").unwrap(), "-10.50");
+        assert_eq!(decode_old_decimal(b"0012").unwrap(), "0012");
+        assert!(decode_old_decimal(b"   ").is_err());
+        assert!(decode_old_decimal(b"1.2.3").is_err());
+        assert!(decode_old_decimal(b"-").is_err());
+    }
+}

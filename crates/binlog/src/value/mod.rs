@@ -5,17 +5,21 @@
 //! Values borrow from the event buffer where they can (text that is already
 //! UTF-8, blobs), so decoding a row allocates little.
 
+pub mod charset;
 pub mod decimal;
 pub mod decode;
 pub mod json;
 pub mod render;
 pub mod temporal;
-pub mod charset;
+
+#[cfg(test)]
+mod corpus_tests;
 
 use std::borrow::Cow;
 
-pub use decode::decode_value;
-pub use json::Json;
+pub use decode::{decode_json_diff, decode_value};
+pub use json::{Json, JsonDiff};
+pub use render::{write_json_str, write_json_value, write_text_value};
 pub use temporal::{Date, DateTime, Time, Timestamp};
 
 /// One decoded column value.
@@ -43,14 +47,24 @@ pub enum Value<'a> {
     /// charset (kept losslessly rather than replaced).
     Bytes(Cow<'a, [u8]>),
     /// BIT(width): the bits as an integer.
-    Bit { bits: u64, width: u16 },
+    Bit {
+        bits: u64,
+        width: u16,
+    },
     /// ENUM: 1-based index into the column's labels (0 = the empty error value).
     Enum(u16),
     /// SET: bit i set means label i is present.
     Set(u64),
     Json(Json),
+    /// A JSON column of a PARTIAL_UPDATE_ROWS after image that holds only
+    /// the changes (see [`decode_json_diff`]), for when no full before
+    /// image is available to apply them to.
+    JsonDiff(Vec<JsonDiff>),
     /// GEOMETRY: SRID followed by the WKB bytes.
-    Geometry { srid: u32, wkb: Cow<'a, [u8]> },
+    Geometry {
+        srid: u32,
+        wkb: Cow<'a, [u8]>,
+    },
     /// VECTOR: little-endian float32 elements.
     Vector(Cow<'a, [u8]>),
     Uuid([u8; 16]),
@@ -83,6 +97,7 @@ impl Value<'_> {
             Value::Enum(v) => Value::Enum(v),
             Value::Set(v) => Value::Set(v),
             Value::Json(v) => Value::Json(v),
+            Value::JsonDiff(v) => Value::JsonDiff(v),
             Value::Geometry { srid, wkb } => Value::Geometry {
                 srid,
                 wkb: Cow::Owned(wkb.into_owned()),

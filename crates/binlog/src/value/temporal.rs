@@ -1,4 +1,20 @@
 //! Temporal values (DATE, TIME, DATETIME, TIMESTAMP) and their binlog encodings.
+//!
+//! Row images use two generations of formats:
+//! - old (pre-5.6.4): DATE 3 bytes packed LE, TIME 3 bytes signed LE
+//!   HHMMSS, DATETIME 8 bytes LE YYYYMMDDhhmmss, TIMESTAMP 4 bytes LE seconds;
+//! - MySQL 5.6.4+ / MariaDB 10.1+ (`TIME2`, `DATETIME2`, `TIMESTAMP2`):
+//!   big-endian integers with an offset so they sort as bytes, followed by
+//!   0-3 bytes of fractional seconds ((fsp + 1) / 2 bytes).
+//!
+//! Decoding follows the server's `my_time_packed_from_binary`,
+//! `my_datetime_packed_from_binary` and `my_timestamp_from_binary`, including
+//! the "borrow" TIME2 uses to store negative values with a fraction.
+
+use std::fmt;
+
+use crate::bytes::ByteReader;
+use crate::error::BodyError;
 
 /// DATE; zero parts are allowed (MySQL zero dates like 0000-00-00).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,4 +56,601 @@ pub struct Timestamp {
     pub seconds: u32,
     pub micros: u32,
     pub fsp: u8,
+}
+
+/// TIME2 integer-part offset (values are stored as intpart + offset).
+const TIMEF_INT_OFS: i64 = 0x80_0000;
+/// TIME2 offset of the 6-byte (fsp 5, 6) form.
+const TIMEF_OFS: i64 = 0x8000_0000_0000;
+/// DATETIME2 integer-part offset.
+const DATETIMEF_INT_OFS: i64 = 0x80_0000_0000;
+
+/// Largest fractional-second precision.
+pub const MAX_FSP: u8 = 6;
+
+fn check_fsp(fsp: u16) -> Result<u8, BodyError> {
+    if fsp > MAX_FSP as u16 {
+        return Err(BodyError::Invalid(format!(
+            "fractional-second precision {fsp} > 6"
+        )));
+    }
+    Ok(fsp as u8)
+}
+
+fn check_micros(micros: i64) -> Result<u32, BodyError> {
+    if !(0..1_000_000).contains(&micros) {
+        return Err(BodyError::Invalid(format!(
+            "fractional seconds {micros} out of range"
+        )));
+    }
+    Ok(micros as u32)
+}
+
+/// Unsigned big-endian integer of `n` bytes.
+#[inline]
+fn be_uint(r: &mut ByteReader<'_>, n: usize) -> Result<u64, BodyError> {
+    Ok(r.take(n)?
+        .iter()
+        .fold(0u64, |acc, &b| (acc << 8) | b as u64))
+}
+
+/// Signed big-endian integer of `n` bytes.
+#[inline]
+fn be_int(r: &mut ByteReader<'_>, n: usize) -> Result<i64, BodyError> {
+    let v = be_uint(r, n)?;
+    let shift = 64 - 8 * n as u32;
+    Ok(((v << shift) as i64) >> shift)
+}
+
+/// Bytes of fraction stored after a TIME2/DATETIME2/TIMESTAMP2 integer part.
+#[inline]
+pub fn frac_bytes(fsp: u8) -> usize {
+    (fsp as usize).div_ceil(2)
+}
+
+/// DATE / NEWDATE: 3 bytes LE, day in bits 0-4, month 5-8, year 9-23.
+pub fn read_date(r: &mut ByteReader<'_>) -> Result<Date, BodyError> {
+    let v = r.u24()?;
+    Ok(Date {
+        year: (v >> 9) as u16,
+        month: ((v >> 5) & 15) as u8,
+        day: (v & 31) as u8,
+    })
+}
+
+/// Old TIME: 3 bytes LE signed integer ±HHMMSS.
+pub fn read_time_old(r: &mut ByteReader<'_>) -> Result<Time, BodyError> {
+    let raw = r.u24()?;
+    let v = ((raw << 8) as i32) >> 8;
+    let a = v.unsigned_abs();
+    Ok(Time {
+        negative: v < 0,
+        hours: a / 10_000,
+        minutes: (a / 100 % 100) as u8,
+        seconds: (a % 100) as u8,
+        micros: 0,
+        fsp: 0,
+    })
+}
+
+/// TIME2 with `fsp` fractional digits.
+pub fn read_time2(r: &mut ByteReader<'_>, fsp: u16) -> Result<Time, BodyError> {
+    let fsp = check_fsp(fsp)?;
+    let packed = match fsp {
+        0 => make_packed(be_uint(r, 3)? as i64 - TIMEF_INT_OFS, 0),
+        1 | 2 => {
+            let mut intpart = be_uint(r, 3)? as i64 - TIMEF_INT_OFS;
+            let mut frac = r.u8()? as i64;
+            // Negative values store the fraction "borrowed" from the next
+            // second so that the bytes sort correctly.
+            if intpart < 0 && frac != 0 {
+                intpart += 1;
+                frac -= 0x100;
+            }
+            make_packed(intpart, frac * 10_000)
+        }
+        3 | 4 => {
+            let mut intpart = be_uint(r, 3)? as i64 - TIMEF_INT_OFS;
+            let mut frac = be_uint(r, 2)? as i64;
+            if intpart < 0 && frac != 0 {
+                intpart += 1;
+                frac -= 0x1_0000;
+            }
+            make_packed(intpart, frac * 100)
+        }
+        _ => be_uint(r, 6)? as i64 - TIMEF_OFS,
+    };
+    time_from_packed(packed, fsp)
+}
+
+/// The server's MY_PACKED_TIME_MAKE: (intpart << 24) + frac.
+#[inline]
+fn make_packed(intpart: i64, frac: i64) -> i64 {
+    ((intpart as u64) << 24).wrapping_add(frac as u64) as i64
+}
+
+/// TIME from the server's packed int64 form (TIME2 and JSON opaque TIME).
+pub fn time_from_packed(packed: i64, fsp: u8) -> Result<Time, BodyError> {
+    let negative = packed < 0;
+    let a = packed.unsigned_abs();
+    let hms = a >> 24;
+    Ok(Time {
+        negative,
+        hours: ((hms >> 12) % (1 << 10)) as u32,
+        minutes: ((hms >> 6) % (1 << 6)) as u8,
+        seconds: (hms % (1 << 6)) as u8,
+        micros: check_micros((a % (1 << 24)) as i64)?,
+        fsp,
+    })
+}
+
+/// Old DATETIME: 8 bytes LE integer YYYYMMDDhhmmss.
+pub fn read_datetime_old(r: &mut ByteReader<'_>) -> Result<DateTime, BodyError> {
+    let v = r.u64()?;
+    let d = v / 1_000_000;
+    let t = v % 1_000_000;
+    let year = d / 10_000;
+    if year > 9999 {
+        return Err(BodyError::Invalid(format!(
+            "DATETIME value {v} out of range"
+        )));
+    }
+    Ok(DateTime {
+        year: year as u16,
+        month: (d / 100 % 100) as u8,
+        day: (d % 100) as u8,
+        hour: (t / 10_000) as u8,
+        minute: (t / 100 % 100) as u8,
+        second: (t % 100) as u8,
+        micros: 0,
+        fsp: 0,
+    })
+}
+
+/// DATETIME2 with `fsp` fractional digits: 5 bytes BE + fraction.
+pub fn read_datetime2(r: &mut ByteReader<'_>, fsp: u16) -> Result<DateTime, BodyError> {
+    let fsp = check_fsp(fsp)?;
+    let intpart = be_uint(r, 5)? as i64 - DATETIMEF_INT_OFS;
+    let frac = match fsp {
+        0 => 0,
+        1 | 2 => be_int(r, 1)? * 10_000,
+        3 | 4 => be_int(r, 2)? * 100,
+        _ => be_int(r, 3)?,
+    };
+    datetime_from_packed(make_packed(intpart, frac), fsp)
+}
+
+/// DATETIME from the server's packed int64 form (DATETIME2 and JSON opaque
+/// DATE/DATETIME/TIMESTAMP).
+pub fn datetime_from_packed(packed: i64, fsp: u8) -> Result<DateTime, BodyError> {
+    let a = packed.unsigned_abs();
+    let ymdhms = a >> 24;
+    let ymd = ymdhms >> 17;
+    let ym = ymd >> 5;
+    let hms = ymdhms % (1 << 17);
+    let year = ym / 13;
+    if year > u16::MAX as u64 {
+        return Err(BodyError::Invalid(format!(
+            "packed datetime {packed} out of range"
+        )));
+    }
+    Ok(DateTime {
+        year: year as u16,
+        month: (ym % 13) as u8,
+        day: (ymd % (1 << 5)) as u8,
+        hour: (hms >> 12) as u8,
+        minute: ((hms >> 6) % (1 << 6)) as u8,
+        second: (hms % (1 << 6)) as u8,
+        micros: check_micros((a % (1 << 24)) as i64)?,
+        fsp,
+    })
+}
+
+/// Old TIMESTAMP: 4 bytes LE seconds.
+pub fn read_timestamp_old(r: &mut ByteReader<'_>) -> Result<Timestamp, BodyError> {
+    Ok(Timestamp {
+        seconds: r.u32()?,
+        micros: 0,
+        fsp: 0,
+    })
+}
+
+/// TIMESTAMP2 with `fsp` fractional digits: 4 bytes BE seconds + fraction.
+pub fn read_timestamp2(r: &mut ByteReader<'_>, fsp: u16) -> Result<Timestamp, BodyError> {
+    let fsp = check_fsp(fsp)?;
+    let seconds = be_uint(r, 4)? as u32;
+    let micros = match fsp {
+        0 => 0,
+        1 | 2 => be_uint(r, 1)? as i64 * 10_000,
+        3 | 4 => be_uint(r, 2)? as i64 * 100,
+        _ => be_uint(r, 3)? as i64,
+    };
+    Ok(Timestamp {
+        seconds,
+        micros: check_micros(micros)?,
+        fsp,
+    })
+}
+
+// ---------------------------------------------------------------- printing
+
+/// Append `v` in decimal, zero-padded to at least `width` digits.
+pub(crate) fn push_padded(out: &mut Vec<u8>, v: u64, width: usize) {
+    let mut buf = itoa::Buffer::new();
+    let s = buf.format(v);
+    for _ in s.len()..width {
+        out.push(b'0');
+    }
+    out.extend_from_slice(s.as_bytes());
+}
+
+/// Append ".ffffff" truncated to `fsp` digits (nothing for fsp 0), as MySQL
+/// prints fractional seconds.
+pub(crate) fn push_fraction(out: &mut Vec<u8>, micros: u32, fsp: u8) {
+    let fsp = fsp.min(MAX_FSP);
+    if fsp == 0 {
+        return;
+    }
+    out.push(b'.');
+    let scaled = micros / 10u32.pow((MAX_FSP - fsp) as u32);
+    push_padded(out, scaled as u64, fsp as usize);
+}
+
+fn push_ymd(out: &mut Vec<u8>, year: u16, month: u8, day: u8) {
+    push_padded(out, year as u64, 4);
+    out.push(b'-');
+    push_padded(out, month as u64, 2);
+    out.push(b'-');
+    push_padded(out, day as u64, 2);
+}
+
+fn push_hms(out: &mut Vec<u8>, hour: u64, minute: u8, second: u8) {
+    push_padded(out, hour, 2);
+    out.push(b':');
+    push_padded(out, minute as u64, 2);
+    out.push(b':');
+    push_padded(out, second as u64, 2);
+}
+
+impl Date {
+    /// "YYYY-MM-DD".
+    pub fn write(&self, out: &mut Vec<u8>) {
+        push_ymd(out, self.year, self.month, self.day);
+    }
+}
+
+impl Time {
+    /// "[-]HH:MM:SS[.fraction to fsp digits]"; hours may exceed 99.
+    pub fn write(&self, out: &mut Vec<u8>) {
+        self.write_with_fsp(out, self.fsp);
+    }
+    /// As [`Time::write`] with an explicit number of fraction digits.
+    pub fn write_with_fsp(&self, out: &mut Vec<u8>, fsp: u8) {
+        if self.negative {
+            out.push(b'-');
+        }
+        push_hms(out, self.hours as u64, self.minutes, self.seconds);
+        push_fraction(out, self.micros, fsp);
+    }
+}
+
+impl DateTime {
+    /// "YYYY-MM-DD HH:MM:SS[.fraction to fsp digits]".
+    pub fn write(&self, out: &mut Vec<u8>) {
+        self.write_with_fsp(out, self.fsp);
+    }
+    /// As [`DateTime::write`] with an explicit number of fraction digits.
+    pub fn write_with_fsp(&self, out: &mut Vec<u8>, fsp: u8) {
+        push_ymd(out, self.year, self.month, self.day);
+        out.push(b' ');
+        push_hms(out, self.hour as u64, self.minute, self.second);
+        push_fraction(out, self.micros, fsp);
+    }
+}
+
+/// Civil date of a day count since 1970-01-01 (proleptic Gregorian).
+fn civil_from_days(days: i64) -> (i64, u8, u8) {
+    // Howard Hinnant's days_from_civil inverse.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u8;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u8;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+impl Timestamp {
+    /// MySQL's zero timestamp '0000-00-00 00:00:00'.
+    pub fn is_zero(&self) -> bool {
+        self.seconds == 0 && self.micros == 0
+    }
+
+    /// The instant as a UTC wall-clock value.
+    pub fn to_utc(&self) -> DateTime {
+        let secs = self.seconds as i64;
+        let (year, month, day) = civil_from_days(secs.div_euclid(86_400));
+        let tod = secs.rem_euclid(86_400);
+        DateTime {
+            // u32 seconds end in 2106.
+            year: year as u16,
+            month,
+            day,
+            hour: (tod / 3600) as u8,
+            minute: (tod / 60 % 60) as u8,
+            second: (tod % 60) as u8,
+            micros: self.micros,
+            fsp: self.fsp,
+        }
+    }
+
+    /// ISO-8601 UTC "YYYY-MM-DDTHH:MM:SS[.fraction]Z"; the zero timestamp
+    /// prints as MySQL shows it, "0000-00-00 00:00:00[.000…]".
+    pub fn write_iso_utc(&self, out: &mut Vec<u8>) {
+        if self.is_zero() {
+            out.extend_from_slice(b"0000-00-00 00:00:00");
+            push_fraction(out, 0, self.fsp);
+            return;
+        }
+        let t = self.to_utc();
+        push_ymd(out, t.year, t.month, t.day);
+        out.push(b'T');
+        push_hms(out, t.hour as u64, t.minute, t.second);
+        push_fraction(out, t.micros, t.fsp);
+        out.push(b'Z');
+    }
+
+    /// "YYYY-MM-DD HH:MM:SS[.fraction]" in UTC (zero timestamp as zeros).
+    pub fn write_utc(&self, out: &mut Vec<u8>) {
+        if self.is_zero() {
+            out.extend_from_slice(b"0000-00-00 00:00:00");
+            push_fraction(out, 0, self.fsp);
+            return;
+        }
+        self.to_utc().write(out);
+    }
+}
+
+macro_rules! display_via_write {
+    ($ty:ty, $method:ident) => {
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                let mut buf = Vec::with_capacity(32);
+                self.$method(&mut buf);
+                // Only ASCII digits and separators are written.
+                f.write_str(std::str::from_utf8(&buf).map_err(|_| fmt::Error)?)
+            }
+        }
+    };
+}
+display_via_write!(Date, write);
+display_via_write!(Time, write);
+display_via_write!(DateTime, write);
+display_via_write!(Timestamp, write_iso_utc);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn r(b: &[u8]) -> ByteReader<'_> {
+        ByteReader::new(b)
+    }
+
+    /// Encode like the server's my_time_packed_to_binary (test helper).
+    fn time2_bytes(neg: bool, h: u64, m: u64, s: u64, micros: u64, fsp: u8) -> Vec<u8> {
+        let hms = (h << 12) | (m << 6) | s;
+        let mut packed = ((hms << 24) + micros) as i64;
+        if neg {
+            packed = -packed;
+        }
+        let be =
+            |v: i64, n: usize| -> Vec<u8> { (0..n).rev().map(|i| (v >> (8 * i)) as u8).collect() };
+        match fsp {
+            0 => be((packed >> 24) + TIMEF_INT_OFS, 3),
+            1 | 2 => {
+                let mut out = be((packed >> 24) + TIMEF_INT_OFS, 3);
+                // The server rounds micros to the stored precision first.
+                let frac = (packed % (1 << 24)) / 10_000;
+                out.push(frac as u8);
+                out
+            }
+            3 | 4 => {
+                let mut out = be((packed >> 24) + TIMEF_INT_OFS, 3);
+                let frac = (packed % (1 << 24)) / 100;
+                out.extend(be(frac, 2));
+                out
+            }
+            _ => be(packed + TIMEF_OFS, 6),
+        }
+    }
+
+    #[test]
+    fn date_packed_bytes_and_zero_date() {
+        // 2015-01-15: (2015 << 9) | (1 << 5) | 15 = 0x0FBE2F.
+        let d = read_date(&mut r(&[0x2F, 0xBE, 0x0F])).unwrap();
+        assert_eq!(d.to_string(), "2015-01-15");
+        assert_eq!(
+            read_date(&mut r(&[0, 0, 0])).unwrap().to_string(),
+            "0000-00-00"
+        );
+        // 9999-12-31.
+        let v: u32 = (9999 << 9) | (12 << 5) | 31;
+        let b = v.to_le_bytes();
+        assert_eq!(
+            read_date(&mut r(&b[..3])).unwrap().to_string(),
+            "9999-12-31"
+        );
+    }
+
+    #[test]
+    fn old_time_is_signed_hhmmss() {
+        // 838:59:59 = 8385959 = 0x7FF5A7.
+        let t = read_time_old(&mut r(&[0xA7, 0xF5, 0x7F])).unwrap();
+        assert_eq!(t.to_string(), "838:59:59");
+        // -00:00:01 = -1.
+        let t = read_time_old(&mut r(&[0xFF, 0xFF, 0xFF])).unwrap();
+        assert_eq!(t.to_string(), "-00:00:01");
+        let t = read_time_old(&mut r(&[0x5A, 0x1F, 0x80 | 0x7F])).unwrap();
+        assert!(t.negative);
+    }
+
+    #[test]
+    fn time2_known_bytes() {
+        // TIME(0) '00:00:00' is the offset 0x800000.
+        assert_eq!(
+            read_time2(&mut r(&[0x80, 0, 0]), 0).unwrap().to_string(),
+            "00:00:00"
+        );
+        // TIME(0) '12:34:56': hms = 12<<12 | 34<<6 | 56 = 0xC8B8.
+        assert_eq!(
+            read_time2(&mut r(&[0x80, 0xC8, 0xB8]), 0)
+                .unwrap()
+                .to_string(),
+            "12:34:56"
+        );
+        // TIME(0) '-00:00:01' = 0x800000 - 1.
+        assert_eq!(
+            read_time2(&mut r(&[0x7F, 0xFF, 0xFF]), 0)
+                .unwrap()
+                .to_string(),
+            "-00:00:01"
+        );
+    }
+
+    #[test]
+    fn negative_time2_with_every_fsp() {
+        let cases: &[(bool, u64, u64, u64, u64, u8, &str)] = &[
+            (true, 0, 0, 0, 100_000, 1, "-00:00:00.1"),
+            (true, 1, 2, 3, 450_000, 2, "-01:02:03.45"),
+            (true, 838, 59, 59, 0, 2, "-838:59:59.00"),
+            (true, 0, 0, 1, 500_000, 3, "-00:00:01.500"),
+            (true, 10, 0, 0, 123_400, 4, "-10:00:00.1234"),
+            (true, 12, 34, 56, 789_010, 5, "-12:34:56.78901"),
+            (true, 838, 59, 59, 999_999, 6, "-838:59:59.999999"),
+            (true, 0, 0, 0, 1, 6, "-00:00:00.000001"),
+            (true, 5, 0, 0, 0, 0, "-05:00:00"),
+            (false, 0, 0, 0, 10_000, 2, "00:00:00.01"),
+            (false, 838, 59, 59, 999_900, 4, "838:59:59.9999"),
+            (false, 23, 24, 25, 0, 6, "23:24:25.000000"),
+        ];
+        for &(neg, h, m, s, us, fsp, want) in cases {
+            let bytes = time2_bytes(neg, h, m, s, us, fsp);
+            assert_eq!(bytes.len(), 3 + frac_bytes(fsp));
+            let mut rd = r(&bytes);
+            let t = read_time2(&mut rd, fsp as u16).unwrap();
+            assert!(rd.is_empty());
+            assert_eq!(t.to_string(), want, "fsp {fsp} bytes {bytes:02x?}");
+        }
+    }
+
+    #[test]
+    fn negative_time2_borrow_bytes() {
+        // '-00:00:00.1' at fsp 1: intpart stored as 0x7FFFFF and fraction
+        // 0x100 - 10 = 0xF6 (the server's borrow).
+        let t = read_time2(&mut r(&[0x7F, 0xFF, 0xFF, 0xF6]), 1).unwrap();
+        assert_eq!(t.to_string(), "-00:00:00.1");
+        // At fsp 3, '-00:00:01.5' = intpart -2 (0x7FFFFE), fraction 0x10000 - 5000.
+        let t = read_time2(&mut r(&[0x7F, 0xFF, 0xFE, 0xEC, 0x78]), 3).unwrap();
+        assert_eq!(t.to_string(), "-00:00:01.500");
+    }
+
+    #[test]
+    fn datetime2_known_bytes() {
+        // DATETIME(0) '2015-01-15 23:24:25' (from MySQL's binlog tests):
+        // ym = 2015*13+1, packed = ((ym<<5|15)<<17 | 23<<12|24<<6|25).
+        let ym: u64 = 2015 * 13 + 1;
+        let ymdhms = ((ym << 5 | 15) << 17) | (23 << 12 | 24 << 6 | 25);
+        let v = ymdhms + DATETIMEF_INT_OFS as u64;
+        let b: Vec<u8> = (0..5).rev().map(|i| (v >> (8 * i)) as u8).collect();
+        let dt = read_datetime2(&mut r(&b), 0).unwrap();
+        assert_eq!(dt.to_string(), "2015-01-15 23:24:25");
+        // With fsp 3 and .123: fraction stored as 1230 (BE).
+        let mut b3 = b.clone();
+        b3.extend_from_slice(&1230u16.to_be_bytes());
+        assert_eq!(
+            read_datetime2(&mut r(&b3), 3).unwrap().to_string(),
+            "2015-01-15 23:24:25.123"
+        );
+        // fsp 6 .000001 as 3 bytes.
+        let mut b6 = b.clone();
+        b6.extend_from_slice(&[0, 0, 1]);
+        assert_eq!(
+            read_datetime2(&mut r(&b6), 6).unwrap().to_string(),
+            "2015-01-15 23:24:25.000001"
+        );
+        // Zero datetime.
+        let z = read_datetime2(&mut r(&[0x80, 0, 0, 0, 0]), 0).unwrap();
+        assert_eq!(z.to_string(), "0000-00-00 00:00:00");
+    }
+
+    #[test]
+    fn old_datetime_and_timestamp() {
+        let v: u64 = 20_150_115_232_425;
+        let dt = read_datetime_old(&mut r(&v.to_le_bytes())).unwrap();
+        assert_eq!(dt.to_string(), "2015-01-15 23:24:25");
+        assert_eq!(
+            read_datetime_old(&mut r(&[0; 8])).unwrap().to_string(),
+            "0000-00-00 00:00:00"
+        );
+        assert!(read_datetime_old(&mut r(&u64::MAX.to_le_bytes())).is_err());
+        let ts = read_timestamp_old(&mut r(&1_421_364_265u32.to_le_bytes())).unwrap();
+        assert_eq!(ts.to_string(), "2015-01-15T23:24:25Z");
+    }
+
+    #[test]
+    fn timestamp2_is_big_endian_with_fraction() {
+        let mut b = 1_421_364_265u32.to_be_bytes().to_vec();
+        b.extend_from_slice(&[0x01, 0xE2, 0x40]); // 123456
+        let ts = read_timestamp2(&mut r(&b), 6).unwrap();
+        assert_eq!(ts.to_string(), "2015-01-15T23:24:25.123456Z");
+        let mut b2 = 1_421_364_265u32.to_be_bytes().to_vec();
+        b2.push(12);
+        assert_eq!(
+            read_timestamp2(&mut r(&b2), 2).unwrap().to_string(),
+            "2015-01-15T23:24:25.12Z"
+        );
+        let zero = read_timestamp2(&mut r(&[0, 0, 0, 0, 0, 0]), 3).unwrap();
+        assert!(zero.is_zero());
+        assert_eq!(zero.to_string(), "0000-00-00 00:00:00.000");
+        let max = read_timestamp2(&mut r(&[0xFF; 4]), 0).unwrap();
+        assert_eq!(max.to_string(), "2106-02-07T06:28:15Z");
+        let epoch_plus = read_timestamp2(&mut r(&[0, 0, 0, 1]), 0).unwrap();
+        assert_eq!(epoch_plus.to_string(), "1970-01-01T00:00:01Z");
+        let leap = Timestamp {
+            seconds: 951_782_400,
+            micros: 0,
+            fsp: 0,
+        };
+        assert_eq!(leap.to_string(), "2000-02-29T00:00:00Z");
+    }
+
+    #[test]
+    fn invalid_fsp_and_fraction_are_errors() {
+        assert!(read_time2(&mut r(&[0x80, 0, 0, 0, 0, 0, 0]), 7).is_err());
+        // fsp 2 fraction byte 200 means 2,000,000 microseconds.
+        assert!(read_timestamp2(&mut r(&[0, 0, 0, 1, 200]), 2).is_err());
+        // fsp 6 fraction 0xFFFFFF.
+        assert!(read_timestamp2(&mut r(&[0, 0, 0, 1, 0xFF, 0xFF, 0xFF]), 6).is_err());
+        assert!(read_datetime2(&mut r(&[0x80, 0, 0]), 0).is_err());
+    }
+
+    #[test]
+    fn packed_forms_for_json() {
+        // JSON opaque TIME '-12:34:56.789' (packed int64).
+        let hms: i64 = (12 << 12) | (34 << 6) | 56;
+        let packed = -((hms << 24) + 789_000);
+        assert_eq!(
+            time_from_packed(packed, 6).unwrap().to_string(),
+            "-12:34:56.789000"
+        );
+        let ym: i64 = 2015 * 13 + 1;
+        let dt = (((ym << 5 | 15) << 17) | (23 << 12 | 24 << 6 | 25)) << 24;
+        assert_eq!(
+            datetime_from_packed(dt, 6).unwrap().to_string(),
+            "2015-01-15 23:24:25.000000"
+        );
+    }
 }

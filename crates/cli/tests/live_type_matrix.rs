@@ -1,0 +1,1230 @@
+//! Live type matrix: every column type MariaDB can put in a binlog, with edge
+//! values, written by a real private server (crates/testkit), decoded by
+//! `binlog-analyzer parse --format jsonl`, and compared value by value with
+//! what `SELECT` returns, mapped through the JSON value contract (VALUES.md).
+//!
+//! Three server configurations: plain ROW (no optional table-map metadata:
+//! no names, signedness, charsets or labels), `--binlog-row-metadata=FULL`,
+//! and `--log-bin-compress=ON` (compressed row and query events). Without
+//! metadata the test asserts only what a decoder can know from the binlog.
+//!
+//! Every statement touches each row at most once, so the expected before and
+//! after images are table snapshots taken around each statement group.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Instant;
+
+use serde_json::Value as Json;
+use testkit::{MariaDb, Options};
+
+const DB: &str = "matrix";
+const TABLE: &str = "all_types";
+
+/// How a column's values are selected and compared.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Kind {
+    Int {
+        unsigned: bool,
+        bytes: u32,
+    },
+    Float,
+    Double,
+    Decimal,
+    Year,
+    Date,
+    Time,
+    DateTime,
+    Timestamp,
+    /// Text in a non-binary charset (CHAR, VARCHAR, TEXT, JSON in MariaDB).
+    Text,
+    /// BINARY(n): the server strips trailing 0x00 from the row image.
+    FixedBinary,
+    /// VARBINARY and BLOBs.
+    Bytes,
+    Bit,
+    Enum,
+    Set,
+    Geometry,
+    /// UUID, INET4, INET6: fixed-size binary on the wire, no type info in the
+    /// table map, so without a schema they are bytes (trailing zeros stripped).
+    FixedBinaryTyped,
+}
+
+struct Col {
+    name: String,
+    sql_type: String,
+    kind: Kind,
+    /// SQL expressions for the four value sets: min, max, typical, other.
+    values: [String; 4],
+}
+
+const MIN: usize = 0;
+const MAX: usize = 1;
+const TYPICAL: usize = 2;
+const OTHER: usize = 3;
+
+fn col(name: &str, sql_type: &str, kind: Kind, values: [&str; 4]) -> Col {
+    Col {
+        name: name.to_string(),
+        sql_type: sql_type.to_string(),
+        kind,
+        values: values.map(str::to_string),
+    }
+}
+
+fn nines(n: usize) -> String {
+    "9".repeat(n)
+}
+
+/// `.999` with `fsp` digits, or nothing.
+fn frac(fsp: usize, digit: char) -> String {
+    if fsp == 0 {
+        String::new()
+    } else {
+        format!(".{}", digit.to_string().repeat(fsp))
+    }
+}
+
+fn columns() -> Vec<Col> {
+    use Kind::*;
+    let int = |unsigned, bytes| Int { unsigned, bytes };
+    let mut cols = vec![
+        col(
+            "c_tiny",
+            "TINYINT",
+            int(false, 1),
+            ["-128", "127", "0", "-1"],
+        ),
+        col(
+            "c_tiny_u",
+            "TINYINT UNSIGNED",
+            int(true, 1),
+            ["0", "255", "128", "1"],
+        ),
+        col(
+            "c_small",
+            "SMALLINT",
+            int(false, 2),
+            ["-32768", "32767", "-300", "1"],
+        ),
+        col(
+            "c_small_u",
+            "SMALLINT UNSIGNED",
+            int(true, 2),
+            ["0", "65535", "32768", "7"],
+        ),
+        col(
+            "c_medium",
+            "MEDIUMINT",
+            int(false, 3),
+            ["-8388608", "8388607", "-1", "65536"],
+        ),
+        col(
+            "c_medium_u",
+            "MEDIUMINT UNSIGNED",
+            int(true, 3),
+            ["0", "16777215", "8388608", "3"],
+        ),
+        col(
+            "c_int",
+            "INT",
+            int(false, 4),
+            ["-2147483648", "2147483647", "-42", "100000"],
+        ),
+        col(
+            "c_int_u",
+            "INT UNSIGNED",
+            int(true, 4),
+            ["0", "4294967295", "2147483648", "9"],
+        ),
+        col(
+            "c_big",
+            "BIGINT",
+            int(false, 8),
+            [
+                "-9223372036854775808",
+                "9223372036854775807",
+                "-1",
+                "4294967296",
+            ],
+        ),
+        col(
+            "c_big_u",
+            "BIGINT UNSIGNED",
+            int(true, 8),
+            [
+                "0",
+                "18446744073709551615",
+                "9223372036854775808",
+                "12345678901234",
+            ],
+        ),
+        col(
+            "c_float",
+            "FLOAT",
+            Float,
+            ["-3.40282e38", "3.40282e38", "1.17549435e-38", "-0.1"],
+        ),
+        col(
+            "c_double",
+            "DOUBLE",
+            Double,
+            [
+                "-1.7976931348623157e308",
+                "1.7976931348623157e308",
+                "4.9e-324",
+                "0.1",
+            ],
+        ),
+        col(
+            "c_dec_5_2",
+            "DECIMAL(5,2)",
+            Decimal,
+            ["-999.99", "999.99", "0.00", "-0.01"],
+        ),
+        col(
+            "c_dec_4_4",
+            "DECIMAL(4,4)",
+            Decimal,
+            ["-0.9999", "0.9999", "0.0001", "0"],
+        ),
+        col(
+            "c_dec_10_0",
+            "DECIMAL(10,0)",
+            Decimal,
+            ["-9999999999", "9999999999", "1234567890", "0"],
+        ),
+        col(
+            "c_dec_18_9",
+            "DECIMAL(18,9)",
+            Decimal,
+            [
+                "-999999999.999999999",
+                "999999999.999999999",
+                "0.000000001",
+                "-123.456",
+            ],
+        ),
+        col(
+            "c_dec_20_10",
+            "DECIMAL(20,10)",
+            Decimal,
+            [
+                "-9999999999.9999999999",
+                "9999999999.9999999999",
+                "-1234567890.0123456789",
+                "1.1",
+            ],
+        ),
+        Col {
+            name: "c_dec_65_30".into(),
+            sql_type: "DECIMAL(65,30)".into(),
+            kind: Decimal,
+            values: [
+                format!("-{}.{}", nines(35), nines(30)),
+                format!("{}.{}", nines(35), nines(30)),
+                format!("0.{}1", "0".repeat(29)),
+                "-1.5".into(),
+            ],
+        },
+        col("c_year", "YEAR", Year, ["1901", "2155", "2024", "0"]),
+        col(
+            "c_date",
+            "DATE",
+            Date,
+            [
+                "'1000-01-01'",
+                "'9999-12-31'",
+                "'2024-02-29'",
+                "'0000-00-00'",
+            ],
+        ),
+    ];
+    for fsp in 0..=6 {
+        let ty = |base: &str| {
+            if fsp == 0 {
+                base.to_string()
+            } else {
+                format!("{base}({fsp})")
+            }
+        };
+        let sfx = if fsp == 0 {
+            String::new()
+        } else {
+            format!("_{fsp}")
+        };
+        cols.push(Col {
+            name: format!("c_time{sfx}"),
+            sql_type: ty("TIME"),
+            kind: Time,
+            values: [
+                format!("'-838:59:59{}'", frac(fsp, '9')),
+                format!("'838:59:59{}'", frac(fsp, '9')),
+                "'12:34:56.123456'".into(),
+                "'-00:00:01.5'".into(),
+            ],
+        });
+        cols.push(Col {
+            name: format!("c_datetime{sfx}"),
+            sql_type: ty("DATETIME"),
+            kind: DateTime,
+            values: [
+                "'1000-01-01 00:00:00'".into(),
+                format!("'9999-12-31 23:59:59{}'", frac(fsp, '9')),
+                "'2024-02-29 12:34:56.123456'".into(),
+                "'0000-00-00 00:00:00'".into(),
+            ],
+        });
+        cols.push(Col {
+            name: format!("c_timestamp{sfx}"),
+            sql_type: ty("TIMESTAMP") + " NULL",
+            kind: Timestamp,
+            values: [
+                "'1970-01-01 00:00:01'".into(),
+                format!("'2038-01-19 03:14:07{}'", frac(fsp, '9')),
+                "'2024-06-01 12:00:00.654321'".into(),
+                "'0000-00-00 00:00:00'".into(),
+            ],
+        });
+    }
+    cols.extend([
+        col(
+            "c_char10",
+            "CHAR(10) CHARACTER SET utf8mb4",
+            Text,
+            ["''", "'😀😀😀😀😀😀😀😀😀😀'", "'abc  '", "'x'"],
+        ),
+        col(
+            "c_char255",
+            "CHAR(255) CHARACTER SET utf8mb4",
+            Text,
+            ["''", "REPEAT('😀', 255)", "REPEAT('é', 255)", "'short'"],
+        ),
+        col(
+            "c_varchar",
+            "VARCHAR(300) CHARACTER SET utf8mb4",
+            Text,
+            ["''", "REPEAT('€', 300)", "'hello 世界 🌍'", "' padded  '"],
+        ),
+        col(
+            "c_latin1",
+            "VARCHAR(20) CHARACTER SET latin1",
+            Text,
+            ["''", "'ÿÿÿ'", "'café crème'", "'Grüße'"],
+        ),
+        col("c_char_latin1", "CHAR(5) CHARACTER SET latin1", Text, ["''", "'ÀÉÎÕÜ'", "'é'", "'a b'"]),
+        col(
+            "c_gbk",
+            "VARCHAR(20) CHARACTER SET gbk",
+            Text,
+            ["''", "'中文测试'", "'汉字 gbk'", "'龍'"],
+        ),
+        col(
+            "c_utf8mb3",
+            "VARCHAR(20) CHARACTER SET utf8mb3",
+            Text,
+            ["''", "'€€€'", "'naïve'", "'x'"],
+        ),
+        col(
+            "c_binary8",
+            "BINARY(8)",
+            FixedBinary,
+            ["x'00'", "x'FFFFFFFFFFFFFFFF'", "x'0102'", "x'00000000000000FF'"],
+        ),
+        col(
+            "c_varbinary",
+            "VARBINARY(300)",
+            Bytes,
+            ["x''", "REPEAT(x'FF', 300)", "x'00010203'", "x'0000'"],
+        ),
+        col("c_tinytext", "TINYTEXT", Text, ["''", "REPEAT('a', 255)", "'tiny 🙂'", "'x'"]),
+        col("c_text", "TEXT", Text, ["''", "REPEAT('b', 65535)", "'text ✓'", "'y'"]),
+        col("c_mediumtext", "MEDIUMTEXT", Text, ["''", "REPEAT('c', 70000)", "'medium'", "'z'"]),
+        col("c_longtext", "LONGTEXT", Text, ["''", "REPEAT('ď', 50000)", "'long'", "'w'"]),
+        col(
+            "c_tinyblob",
+            "TINYBLOB",
+            Bytes,
+            ["x''", "REPEAT(x'FF', 255)", "x'00FF00'", "x'00'"],
+        ),
+        col("c_blob", "BLOB", Bytes, ["x''", "REPEAT(x'00', 65535)", "x'DEADBEEF'", "x'01'"]),
+        col(
+            "c_mediumblob",
+            "MEDIUMBLOB",
+            Bytes,
+            ["x''", "REPEAT(x'00FF', 40000)", "x'CAFE'", "x'02'"],
+        ),
+        col(
+            "c_longblob",
+            "LONGBLOB",
+            Bytes,
+            ["x''", "REPEAT(x'DEADBEEF', 30000)", "x'BABE'", "x'03'"],
+        ),
+        col("c_bit1", "BIT(1)", Bit, ["b'0'", "b'1'", "b'1'", "b'0'"]),
+        col("c_bit10", "BIT(10)", Bit, ["b'0'", "b'1111111111'", "b'1010101010'", "b'1'"]),
+        col(
+            "c_bit64",
+            "BIT(64)",
+            Bit,
+            ["b'0'", "x'FFFFFFFFFFFFFFFF'", "x'8000000000000001'", "x'0100'"],
+        ),
+        col(
+            "c_enum",
+            "ENUM('a','b','c','😀','with space')",
+            Enum,
+            ["'a'", "'with space'", "'😀'", "'b'"],
+        ),
+        col(
+            "c_set",
+            "SET('x','y','z','😀')",
+            Set,
+            ["''", "'x,y,z,😀'", "'y'", "'x,😀'"],
+        ),
+        col(
+            "c_json",
+            "JSON",
+            Text,
+            [
+                "'{}'",
+                "JSON_OBJECT('big', REPEAT('x', 70000), 'n', 1)",
+                r#"'{"a": 1, "b": [true, false, null], "c": "😀", "d": 1.5e300, "e": {"nested": "é"}}'"#,
+                "'[]'",
+            ],
+        ),
+        col(
+            "c_geometry",
+            "GEOMETRY",
+            Geometry,
+            [
+                "ST_GeomFromText('POINT(0 0)')",
+                "ST_GeomFromText('POLYGON((0 0,10 0,10 10,0 10,0 0))', 4326)",
+                "ST_GeomFromText('LINESTRING(1 1,2 2,3 3)')",
+                "ST_GeomFromText('GEOMETRYCOLLECTION(POINT(1 1))')",
+            ],
+        ),
+        col(
+            "c_point",
+            "POINT",
+            Geometry,
+            ["POINT(-1.5, 2.25)", "POINT(1e300, -1e300)", "POINT(0, 0)", "POINT(1, 2)"],
+        ),
+        col(
+            "c_uuid",
+            "UUID",
+            FixedBinaryTyped,
+            [
+                "'00000000-0000-0000-0000-000000000000'",
+                "'ffffffff-ffff-ffff-ffff-ffffffffffff'",
+                "'6ccd780c-baba-1026-9564-5b8c656024db'",
+                "'123e4567-e89b-42d3-a456-426614174000'",
+            ],
+        ),
+        col(
+            "c_inet4",
+            "INET4",
+            FixedBinaryTyped,
+            ["'0.0.0.0'", "'255.255.255.255'", "'192.168.1.10'", "'10.0.0.0'"],
+        ),
+        col(
+            "c_inet6",
+            "INET6",
+            FixedBinaryTyped,
+            ["'::'", "'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff'", "'2001:db8::1'", "'::ffff:192.0.2.1'"],
+        ),
+    ]);
+    // Over 255 labels / 8 members: ENUM and SET take 2 and 8 bytes in the row image.
+    let enum_labels: Vec<String> = (1..=300).map(|i| format!("'e{i}'")).collect();
+    cols.push(Col {
+        name: "c_enum_wide".into(),
+        sql_type: format!("ENUM({})", enum_labels.join(",")),
+        kind: Enum,
+        values: ["'e1'", "'e300'", "'e150'", "'e256'"].map(str::to_string),
+    });
+    let set_members: Vec<String> = (1..=64).map(|i| format!("s{i}")).collect();
+    let quoted: Vec<String> = set_members.iter().map(|m| format!("'{m}'")).collect();
+    cols.push(Col {
+        name: "c_set_wide".into(),
+        sql_type: format!("SET({})", quoted.join(",")),
+        kind: Set,
+        values: [
+            "''".into(),
+            format!("'{}'", set_members.join(",")),
+            "'s1,s64'".into(),
+            "'s33'".into(),
+        ],
+    });
+    cols
+}
+
+/// One snapshot cell: the values `SELECT` gives for a column, both the
+/// human form (text, or UTF-8 bytes of text) and the raw stored form.
+#[derive(Clone, Debug, PartialEq)]
+struct Cell {
+    /// `None` is SQL NULL.
+    text: Option<String>,
+    raw: Option<Vec<u8>>,
+}
+
+type Row = Vec<Cell>;
+type Snapshot = BTreeMap<i64, Row>;
+
+/// Two select expressions per column: (text, raw).
+fn select_exprs(c: &Col) -> (String, String) {
+    let n = &c.name;
+    match c.kind {
+        Kind::Int { .. } | Kind::Decimal | Kind::Double => (n.clone(), n.clone()),
+        // FLOAT prints with 6 digits; widened to DOUBLE it prints exactly.
+        Kind::Float => (format!("{n} + 0e0"), format!("{n} + 0e0")),
+        Kind::Year => (n.clone(), format!("{n} + 0")),
+        Kind::Date | Kind::Time | Kind::DateTime | Kind::Timestamp => (n.clone(), n.clone()),
+        Kind::Text => (
+            format!("HEX(CONVERT({n} USING utf8mb4))"),
+            format!("HEX({n})"),
+        ),
+        Kind::FixedBinary | Kind::Bytes | Kind::Geometry | Kind::FixedBinaryTyped => {
+            (format!("HEX({n})"), format!("HEX({n})"))
+        }
+        Kind::Bit => (format!("{n} + 0"), format!("{n} + 0")),
+        Kind::Enum | Kind::Set => (
+            format!("HEX(CONVERT({n} USING utf8mb4))"),
+            format!("{n} + 0"),
+        ),
+    }
+}
+
+/// Text selected as HEX of its UTF-8 form (exact even for NUL and odd bytes).
+fn is_hex_text(kind: Kind) -> bool {
+    matches!(kind, Kind::Text | Kind::Enum | Kind::Set)
+}
+
+fn is_hex_raw(kind: Kind) -> bool {
+    matches!(
+        kind,
+        Kind::Text | Kind::FixedBinary | Kind::Bytes | Kind::Geometry | Kind::FixedBinaryTyped
+    )
+}
+
+fn snapshot(db: &MariaDb, cols: &[Col]) -> Snapshot {
+    let mut exprs = vec!["id".to_string()];
+    for c in cols {
+        let (t, r) = select_exprs(c);
+        exprs.push(t);
+        exprs.push(r);
+    }
+    let sql = format!(
+        "SET time_zone = '+00:00'; SELECT {} FROM {DB}.{TABLE} ORDER BY id",
+        exprs.join(", ")
+    );
+    let rows = db.query(&sql).expect("snapshot query");
+    let mut snap = Snapshot::new();
+    for row in rows {
+        let mut cells = row.into_iter();
+        let id: i64 = cells
+            .next()
+            .flatten()
+            .expect("id")
+            .parse()
+            .expect("numeric id");
+        let mut out = Vec::with_capacity(cols.len());
+        for c in cols {
+            let text = cells.next().expect("text cell");
+            let raw = cells.next().expect("raw cell");
+            let text = if is_hex_text(c.kind) {
+                text.map(|h| String::from_utf8(unhex(&h)).expect("text column is UTF-8"))
+            } else {
+                text
+            };
+            let raw = raw.map(|r| {
+                if is_hex_raw(c.kind) {
+                    unhex(&r)
+                } else {
+                    r.into_bytes()
+                }
+            });
+            out.push(Cell { text, raw });
+        }
+        snap.insert(id, out);
+    }
+    snap
+}
+
+#[derive(Debug)]
+struct Expected {
+    operation: &'static str,
+    id: i64,
+    old: Option<Row>,
+    new: Option<Row>,
+    /// What the step was, for messages.
+    step: String,
+}
+
+/// Runs `sql` and records the row changes it must produce, in order of `ids`
+/// (the order the statements touch them).
+fn run_step(
+    db: &MariaDb,
+    cols: &[Col],
+    expected: &mut Vec<Expected>,
+    step: &str,
+    sql: &str,
+    touched: &[(&'static str, i64)],
+) {
+    let before = snapshot(db, cols);
+    db.exec(&format!("SET time_zone = '+00:00'; USE {DB}; {sql}"))
+        .unwrap_or_else(|e| panic!("step {step}: {e:#}"));
+    let after = snapshot(db, cols);
+    for &(operation, id) in touched {
+        let old = before.get(&id).cloned();
+        let new = after.get(&id).cloned();
+        match operation {
+            "INSERT" => assert!(old.is_none() && new.is_some(), "{step}: insert {id}"),
+            "UPDATE" => assert!(old.is_some() && new.is_some(), "{step}: update {id}"),
+            "DELETE" => assert!(old.is_some() && new.is_none(), "{step}: delete {id}"),
+            _ => unreachable!(),
+        }
+        expected.push(Expected {
+            operation,
+            id,
+            old: if operation == "INSERT" { None } else { old },
+            new: if operation == "DELETE" { None } else { new },
+            step: step.to_string(),
+        });
+    }
+}
+
+fn insert_sql(cols: &[Col], id: i64, set: usize) -> String {
+    let names: Vec<&str> = cols.iter().map(|c| c.name.as_str()).collect();
+    let values: Vec<&str> = cols.iter().map(|c| c.values[set].as_str()).collect();
+    format!(
+        "INSERT INTO {TABLE} (id, {}) VALUES ({id}, {});",
+        names.join(", "),
+        values.join(", ")
+    )
+}
+
+fn update_sql(cols: &[Col], id: i64, set: Option<usize>) -> String {
+    let assignments: Vec<String> = cols
+        .iter()
+        .map(|c| {
+            format!(
+                "{} = {}",
+                c.name,
+                set.map_or("NULL", |s| c.values[s].as_str())
+            )
+        })
+        .collect();
+    format!(
+        "UPDATE {TABLE} SET {} WHERE id = {id};",
+        assignments.join(", ")
+    )
+}
+
+struct Run {
+    cols: Vec<Col>,
+    expected: Vec<Expected>,
+    files: Vec<PathBuf>,
+}
+
+fn run_workload(db: &MariaDb) -> Run {
+    let cols = columns();
+    let defs: Vec<String> = cols
+        .iter()
+        .map(|c| format!("{} {}", c.name, c.sql_type))
+        .collect();
+    db.exec(&format!(
+        "CREATE DATABASE {DB} DEFAULT CHARACTER SET utf8mb4; \
+         CREATE TABLE {DB}.{TABLE} (id INT NOT NULL PRIMARY KEY, {}) ENGINE=InnoDB ROW_FORMAT=DYNAMIC",
+        defs.join(", ")
+    ))
+    .expect("create the matrix table");
+
+    let mut expected = Vec::new();
+    let ex = &mut expected;
+    run_step(
+        db,
+        &cols,
+        ex,
+        "insert min",
+        &insert_sql(&cols, 1, MIN),
+        &[("INSERT", 1)],
+    );
+    run_step(
+        db,
+        &cols,
+        ex,
+        "insert max",
+        &insert_sql(&cols, 2, MAX),
+        &[("INSERT", 2)],
+    );
+    run_step(
+        db,
+        &cols,
+        ex,
+        "insert nulls",
+        &format!("INSERT INTO {TABLE} (id) VALUES (3);"),
+        &[("INSERT", 3)],
+    );
+    run_step(
+        db,
+        &cols,
+        ex,
+        "insert typical",
+        &insert_sql(&cols, 4, TYPICAL),
+        &[("INSERT", 4)],
+    );
+    run_step(
+        db,
+        &cols,
+        ex,
+        "update null->other",
+        &update_sql(&cols, 3, Some(OTHER)),
+        &[("UPDATE", 3)],
+    );
+    run_step(
+        db,
+        &cols,
+        ex,
+        "update min->null",
+        &update_sql(&cols, 1, None),
+        &[("UPDATE", 1)],
+    );
+    run_step(
+        db,
+        &cols,
+        ex,
+        "update max->typical",
+        &update_sql(&cols, 2, Some(TYPICAL)),
+        &[("UPDATE", 2)],
+    );
+    run_step(
+        db,
+        &cols,
+        ex,
+        "delete typical",
+        &format!("DELETE FROM {TABLE} WHERE id = 4;"),
+        &[("DELETE", 4)],
+    );
+    // A multi-statement transaction touching three rows.
+    let txn = format!(
+        "BEGIN; {} {} DELETE FROM {TABLE} WHERE id = 1; COMMIT;",
+        insert_sql(&cols, 6, MAX),
+        update_sql(&cols, 2, Some(MAX)),
+    );
+    run_step(
+        db,
+        &cols,
+        ex,
+        "transaction",
+        &txn,
+        &[("INSERT", 6), ("UPDATE", 2), ("DELETE", 1)],
+    );
+    // An XA transaction, prepared and committed from the same session.
+    let xa = format!(
+        "XA START 'matrix1', 'b1', 1; {} {} DELETE FROM {TABLE} WHERE id = 3; \
+         XA END 'matrix1', 'b1', 1; XA PREPARE 'matrix1', 'b1', 1; XA COMMIT 'matrix1', 'b1', 1;",
+        insert_sql(&cols, 5, OTHER),
+        update_sql(&cols, 2, Some(MIN)),
+    );
+    run_step(
+        db,
+        &cols,
+        ex,
+        "xa",
+        &xa,
+        &[("INSERT", 5), ("UPDATE", 2), ("DELETE", 3)],
+    );
+
+    db.flush_logs().expect("flush logs");
+    let files = db.binlog_files().expect("binlog files");
+    Run {
+        cols,
+        expected,
+        files,
+    }
+}
+
+/// Event type codes in binlog files, by walking the v4 headers (type at
+/// offset 4, event size at offset 9), to check what the server wrote.
+fn event_types(files: &[PathBuf]) -> BTreeMap<u8, usize> {
+    let mut counts = BTreeMap::new();
+    for file in files {
+        let bytes = std::fs::read(file).expect("read binlog");
+        let mut pos = 4;
+        while let Some(header) = bytes.get(pos..pos + 19) {
+            *counts.entry(header[4]).or_default() += 1;
+            let size = u32::from_le_bytes(header[9..13].try_into().unwrap()) as usize;
+            if size < 19 {
+                break;
+            }
+            pos += size;
+        }
+    }
+    counts
+}
+
+fn decode_jsonl(files: &[PathBuf]) -> Vec<Json> {
+    let out = Command::new(env!("CARGO_BIN_EXE_binlog-analyzer"))
+        .arg("parse")
+        .args(["--format", "jsonl"])
+        .args(files)
+        .output()
+        .expect("run binlog-analyzer");
+    assert!(
+        out.status.success(),
+        "binlog-analyzer parse failed ({}): {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).expect("JSONL output is UTF-8");
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSONL line {e}: {l}")))
+        .collect()
+}
+
+// ---------------------------------------------------------------------------
+// The value contract (VALUES.md), as far as the live types need it.
+
+/// What the decoder can know about the columns.
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Metadata {
+    /// No optional table-map metadata: types and type metadata only.
+    None,
+    /// `binlog_row_metadata=FULL`: names, signedness, charsets, labels, PK.
+    Full,
+}
+
+fn check_value(c: &Col, meta: Metadata, cell: &Cell, got: Option<&Json>) -> Result<(), String> {
+    let Some(got) = got else {
+        return Err("missing from the row object".into());
+    };
+    let (Some(text), Some(raw)) = (&cell.text, &cell.raw) else {
+        return if got.is_null() {
+            Ok(())
+        } else {
+            Err(format!("expected null, got {got}"))
+        };
+    };
+    let full = meta == Metadata::Full;
+    let ok = match c.kind {
+        Kind::Int { unsigned, bytes } => {
+            let want = if unsigned && !full {
+                // Without signedness the bits read as signed.
+                signed_reinterpretation(text, bytes)
+            } else {
+                text.clone()
+            };
+            number_text(got) == Some(want.clone())
+        }
+        Kind::Float => {
+            let want: f64 = text.parse().map_err(|e| format!("{e}"))?;
+            json_f64(got).is_some_and(|g| (g as f32).to_bits() == (want as f32).to_bits())
+        }
+        Kind::Double => {
+            let want: f64 = text.parse().map_err(|e| format!("{e}"))?;
+            json_f64(got).is_some_and(|g| g.to_bits() == want.to_bits())
+        }
+        Kind::Decimal | Kind::Date | Kind::Time | Kind::DateTime => got.as_str() == Some(text),
+        Kind::Year => {
+            let year: u64 = String::from_utf8_lossy(raw)
+                .parse()
+                .map_err(|e| format!("{e}"))?;
+            got.as_u64() == Some(year)
+        }
+        Kind::Timestamp => got.as_str() == Some(&timestamp_utc(text)),
+        Kind::Text => {
+            if full {
+                got.as_str() == Some(text)
+            } else {
+                // No charset: the stored bytes, as text only when they are UTF-8.
+                decoded_bytes(got).as_deref() == Some(raw.as_slice())
+            }
+        }
+        Kind::Bytes => decoded_bytes(got).as_deref() == Some(raw.as_slice()),
+        Kind::FixedBinary | Kind::FixedBinaryTyped => {
+            let got = decoded_bytes(got);
+            let stripped = strip_trailing_zeros(raw);
+            if full {
+                // The charset says binary and the metadata the length: re-padded.
+                got.as_deref() == Some(raw.as_slice())
+            } else {
+                got.as_deref() == Some(stripped)
+            }
+        }
+        Kind::Bit => number_text(got).as_deref() == Some(text.as_str()),
+        Kind::Enum => {
+            if full {
+                got.as_str() == Some(text)
+            } else {
+                number_text(got).as_deref() == Some(&*String::from_utf8_lossy(raw))
+            }
+        }
+        Kind::Set => {
+            if full {
+                set_labels(got) == Some(split_set(text))
+            } else {
+                number_text(got).as_deref() == Some(&*String::from_utf8_lossy(raw))
+            }
+        }
+        Kind::Geometry => geometry_bytes(got).as_deref() == Some(raw.as_slice()),
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "expected {} (raw {}), got {}",
+            shorten(text),
+            shorten(&hex(raw)),
+            shorten(&got.to_string())
+        ))
+    }
+}
+
+fn signed_reinterpretation(text: &str, bytes: u32) -> String {
+    let v: i128 = text.parse().expect("integer");
+    let bits = bytes * 8;
+    let modulus = 1i128 << bits;
+    if v >= modulus / 2 {
+        (v - modulus).to_string()
+    } else {
+        v.to_string()
+    }
+}
+
+fn number_text(v: &Json) -> Option<String> {
+    match v {
+        Json::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn json_f64(v: &Json) -> Option<f64> {
+    match v {
+        Json::Number(n) => n.to_string().parse().ok(),
+        _ => None,
+    }
+}
+
+/// `YYYY-MM-DD HH:MM:SS[.frac]` (UTC) → `YYYY-MM-DDTHH:MM:SS[.frac]Z`; the
+/// zero timestamp is no instant and keeps MariaDB's text.
+fn timestamp_utc(text: &str) -> String {
+    if text.starts_with("0000-00-00") {
+        text.to_string()
+    } else {
+        format!("{}Z", text.replacen(' ', "T", 1))
+    }
+}
+
+/// Bytes of a string value or a `{"base64": …}` / `{"hex": …}` object.
+fn decoded_bytes(v: &Json) -> Option<Vec<u8>> {
+    match v {
+        Json::String(s) => Some(s.as_bytes().to_vec()),
+        Json::Object(o) => {
+            if let Some(b) = o.get("base64").and_then(Json::as_str) {
+                base64_decode(b)
+            } else {
+                o.get("hex").and_then(Json::as_str).map(unhex)
+            }
+        }
+        _ => None,
+    }
+}
+
+/// GEOMETRY as stored: 4-byte little-endian SRID then WKB. Accepts the whole
+/// as bytes, or an object with `srid` and `wkb`.
+fn geometry_bytes(v: &Json) -> Option<Vec<u8>> {
+    if let Json::Object(o) = v {
+        if let (Some(srid), Some(wkb)) = (o.get("srid").and_then(Json::as_u64), o.get("wkb")) {
+            let mut out = u32::try_from(srid).ok()?.to_le_bytes().to_vec();
+            // VALUES.md: `wkb` is lower-case hex.
+            match wkb {
+                Json::String(h) => out.extend(unhex(h)),
+                other => out.extend(decoded_bytes(other)?),
+            }
+            return Some(out);
+        }
+    }
+    decoded_bytes(v)
+}
+
+fn set_labels(v: &Json) -> Option<Vec<String>> {
+    match v {
+        Json::Array(items) => items
+            .iter()
+            .map(|i| i.as_str().map(str::to_string))
+            .collect(),
+        Json::String(s) => Some(split_set(s)),
+        _ => None,
+    }
+}
+
+fn split_set(s: &str) -> Vec<String> {
+    if s.is_empty() {
+        Vec::new()
+    } else {
+        s.split(',').map(str::to_string).collect()
+    }
+}
+
+fn strip_trailing_zeros(b: &[u8]) -> &[u8] {
+    let end = b.iter().rposition(|&x| x != 0).map_or(0, |i| i + 1);
+    &b[..end]
+}
+
+fn unhex(h: &str) -> Vec<u8> {
+    let digit = |c: u8| match c {
+        b'0'..=b'9' => c - b'0',
+        b'a'..=b'f' => c - b'a' + 10,
+        b'A'..=b'F' => c - b'A' + 10,
+        _ => panic!("not hex: {h}"),
+    };
+    h.as_bytes()
+        .chunks(2)
+        .map(|p| digit(p[0]) << 4 | digit(p[1]))
+        .collect()
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02X}")).collect()
+}
+
+fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    let val = |c: u8| -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' | b'-' => 62,
+            b'/' | b'_' => 63,
+            _ => return None,
+        } as u32)
+    };
+    let clean: Vec<u8> = s.bytes().filter(|&c| c != b'=').collect();
+    let mut out = Vec::with_capacity(clean.len() * 3 / 4);
+    for chunk in clean.chunks(4) {
+        let mut acc = 0u32;
+        for (i, &c) in chunk.iter().enumerate() {
+            acc |= val(c)? << (18 - 6 * i);
+        }
+        let n = chunk.len().checked_sub(1)?;
+        out.extend(&acc.to_be_bytes()[1..1 + n]);
+    }
+    Some(out)
+}
+
+fn shorten(s: &str) -> String {
+    if s.chars().count() > 120 {
+        let head: String = s.chars().take(100).collect();
+        format!("{head}… ({} chars)", s.chars().count())
+    } else {
+        s.to_string()
+    }
+}
+
+// ---------------------------------------------------------------------------
+
+fn check_image(
+    cols: &[Col],
+    meta: Metadata,
+    row: &Row,
+    got: Option<&Json>,
+    what: &str,
+    problems: &mut Vec<String>,
+) {
+    let Some(Json::Object(obj)) = got else {
+        problems.push(format!("{what}: not an object: {got:?}"));
+        return;
+    };
+    if obj.len() != cols.len() + 1 {
+        problems.push(format!(
+            "{what}: {} columns, expected {}",
+            obj.len(),
+            cols.len() + 1
+        ));
+    }
+    for (i, (c, cell)) in cols.iter().zip(row).enumerate() {
+        // Ordinal 1 is id.
+        let key = match meta {
+            Metadata::Full => c.name.clone(),
+            Metadata::None => format!("@{}", i + 2),
+        };
+        if let Err(e) = check_value(c, meta, cell, obj.get(&key)) {
+            problems.push(format!(
+                "{what}: {} ({}) {key}: {e}",
+                c.name,
+                c.sql_type_short()
+            ));
+        }
+    }
+}
+
+impl Col {
+    fn sql_type_short(&self) -> String {
+        shorten(&self.sql_type)
+    }
+}
+
+fn run_matrix(config: &str, opts: Options, meta: Metadata, compressed: bool) {
+    let Some(db) = MariaDb::start_or_skip(opts) else {
+        return;
+    };
+    let started = Instant::now();
+    let run = run_workload(&db);
+    let workload_time = started.elapsed();
+
+    // Make sure the server wrote what this configuration is meant to test.
+    let types = event_types(&run.files);
+    // MariaDB: 166..=168 WRITE/UPDATE/DELETE_ROWS_COMPRESSED_EVENT_V1, 169..=171 the v2 forms.
+    let compressed_rows: usize = (166..=171u8)
+        .map(|t| types.get(&t).copied().unwrap_or(0))
+        .sum();
+    if compressed {
+        assert!(
+            compressed_rows > 0,
+            "[{config}] no compressed row events: {types:?}"
+        );
+    } else {
+        assert_eq!(
+            compressed_rows, 0,
+            "[{config}] unexpected compressed row events"
+        );
+    }
+
+    let decode_start = Instant::now();
+    let records = decode_jsonl(&run.files);
+    let decode_time = decode_start.elapsed();
+
+    let rows: Vec<&Json> = records
+        .iter()
+        .filter(|r| {
+            r.get("operation").is_some() && r.get("database").and_then(Json::as_str) == Some(DB)
+        })
+        .collect();
+    let mut problems = Vec::new();
+    if rows.len() != run.expected.len() {
+        problems.push(format!(
+            "{} row changes decoded, {} expected",
+            rows.len(),
+            run.expected.len()
+        ));
+    }
+    for (n, (exp, got)) in run.expected.iter().zip(&rows).enumerate() {
+        let what = format!(
+            "[{config}] change #{n} ({} id={} in step '{}')",
+            exp.operation, exp.id, exp.step
+        );
+        if got.get("operation").and_then(Json::as_str) != Some(exp.operation) {
+            problems.push(format!("{what}: operation {:?}", got.get("operation")));
+            continue;
+        }
+        if got.get("table").and_then(Json::as_str) != Some(TABLE) {
+            problems.push(format!("{what}: table {:?}", got.get("table")));
+        }
+        if meta == Metadata::Full {
+            let pk = got.get("primary_key");
+            if pk != Some(&serde_json::json!({ "id": exp.id })) {
+                problems.push(format!("{what}: primary_key {pk:?}"));
+            }
+        }
+        // id is column 1 (INT, never NULL in this table).
+        let id_key = if meta == Metadata::Full { "id" } else { "@1" };
+        let image = exp.new.as_ref().map(|_| "new_data").unwrap_or("old_data");
+        let got_id = got
+            .get(image)
+            .and_then(|o| o.get(id_key))
+            .and_then(Json::as_i64);
+        if got_id != Some(exp.id) {
+            problems.push(format!("{what}: {image}.{id_key} = {got_id:?}"));
+            continue;
+        }
+        for (label, row) in [("old_data", &exp.old), ("new_data", &exp.new)] {
+            match row {
+                Some(row) => check_image(
+                    &run.cols,
+                    meta,
+                    row,
+                    got.get(label),
+                    &format!("{what} {label}"),
+                    &mut problems,
+                ),
+                None => {
+                    if got.get(label).is_some_and(|v| !v.is_null()) {
+                        problems.push(format!("{what}: {label} should be absent or null"));
+                    }
+                }
+            }
+        }
+        for field in ["binlog_file", "binlog_pos", "gtid", "timestamp"] {
+            if got.get(field).is_none_or(Json::is_null) {
+                problems.push(format!("{what}: no {field}"));
+            }
+        }
+    }
+
+    // The XA transaction shows up as its own events.
+    let events: Vec<&str> = records
+        .iter()
+        .filter_map(|r| r.get("event").and_then(Json::as_str))
+        .collect();
+    if !events.contains(&"xa_prepare") {
+        problems.push(format!("[{config}] no xa_prepare event among {events:?}"));
+    }
+
+    // Text output and stats must get through the same binlogs.
+    for args in [
+        &["parse", "--format", "text"][..],
+        &["stats", "--format", "json"][..],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_binlog-analyzer"))
+            .args(args)
+            .args(&run.files)
+            .output()
+            .expect("run binlog-analyzer");
+        if !out.status.success() {
+            problems.push(format!(
+                "[{config}] binlog-analyzer {args:?} failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+    }
+
+    eprintln!(
+        "[{config}] workload {workload_time:.2?}, decode {decode_time:.2?}, {} records, {} row changes, {} bytes of binlog",
+        records.len(),
+        rows.len(),
+        run.files.iter().map(|f| std::fs::metadata(f).map_or(0, |m| m.len())).sum::<u64>()
+    );
+    assert!(
+        problems.is_empty(),
+        "[{config}] {} mismatches (server error log: {}):\n{}",
+        problems.len(),
+        db.error_log().display(),
+        problems.join("\n")
+    );
+}
+
+#[test]
+fn live_type_matrix_row_format_without_metadata() {
+    run_matrix("row", Options::new(), Metadata::None, false);
+}
+
+#[test]
+fn live_type_matrix_full_row_metadata() {
+    run_matrix(
+        "full-metadata",
+        Options::new().arg("--binlog-row-metadata=FULL"),
+        Metadata::Full,
+        false,
+    );
+}
+
+#[test]
+fn live_type_matrix_compressed_events() {
+    run_matrix(
+        "compressed",
+        Options::new().args(["--log-bin-compress=ON", "--log-bin-compress-min-len=10"]),
+        Metadata::None,
+        true,
+    );
+}
