@@ -13,6 +13,7 @@
 //! `fuzz/regressions/decode_stream/` so it is replayed forever.
 
 #[path = "../../fuzz/src/drive.rs"]
+#[allow(dead_code)] // the fuzz targets use all of it, this test most
 mod drive;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -128,6 +129,46 @@ fn fix_crc(data: &mut [u8], (start, size): (usize, usize)) {
     data[end - 4..end].copy_from_slice(&crc.to_le_bytes());
 }
 
+enum Mutation {
+    Truncate(usize),
+    EventSize(usize, u32),
+    Byte { event: (usize, usize), at: usize, value: u8 },
+    Flips { event: (usize, usize), bits: Vec<(usize, u8)> },
+}
+
+impl Mutation {
+    /// The mutated input and a label naming the mutation. Body corruptions
+    /// get a valid CRC32 when the file has checksums.
+    fn apply(&self, name: &str, data: &[u8], checksummed: bool) -> (String, Vec<u8>) {
+        match self {
+            Mutation::Truncate(cut) => (format!("{name} truncated at {cut}"), data[..*cut].to_vec()),
+            Mutation::EventSize(start, bad) => {
+                let mut m = data.to_vec();
+                m[start + 9..start + 13].copy_from_slice(&bad.to_le_bytes());
+                (format!("{name} event at {start} size {bad}"), m)
+            }
+            Mutation::Byte { event, at, value } => {
+                let mut m = data.to_vec();
+                m[*at] = *value;
+                if checksummed {
+                    fix_crc(&mut m, *event);
+                }
+                (format!("{name} byte {at} = {value:#04x}"), m)
+            }
+            Mutation::Flips { event, bits } => {
+                let mut m = data.to_vec();
+                for &(at, mask) in bits {
+                    m[at] ^= mask;
+                }
+                if checksummed {
+                    fix_crc(&mut m, *event);
+                }
+                (format!("{name} bit flips {bits:?} in event at {}", event.0), m)
+            }
+        }
+    }
+}
+
 #[test]
 fn corpus_mutations_never_panic() {
     let Some(dir) = corpus::require_fixtures("corpus_mutations_never_panic") else {
@@ -153,77 +194,76 @@ fn corpus_mutations_never_panic() {
             (corpus::display_name(&dir, p), bytes)
         })
         .collect();
+    // Every (file, kind) pair yields a list of mutations; they are run
+    // interleaved (the i-th of every list, then the i+1-th, …) so that
+    // when the time budget ends, every kind has been tried on every file.
+    let mut streams: Vec<(&str, &Vec<u8>, Vec<Mutation>)> = Vec::new();
+    for (name, data) in &inputs {
+        let spans = event_spans(data);
+        let checksummed = spans
+            .first()
+            .is_some_and(|&(s, n)| drive::has_valid_crc(&data[s..s + n]));
+        let mut truncations = Vec::new();
+        let mut sizes = Vec::new();
+        let mut bytes = Vec::new();
+        for &(start, size) in &spans {
+            // Truncated at, just after, inside the header of, and just
+            // after the header of every event.
+            for cut in [start, start + 1, start + drive::HEADER_LEN - 1, start + drive::HEADER_LEN + 1] {
+                if cut <= data.len() {
+                    truncations.push(Mutation::Truncate(cut));
+                }
+            }
+            // Event-size field corruption.
+            for bad in [0u32, 1, 18, 19, size as u32 - 1, size as u32 + 1, 0x7fff_ffff, u32::MAX] {
+                sizes.push(Mutation::EventSize(start, bad));
+            }
+            // The first bytes of the body (post-header: ids, counts, lengths)
+            // set to extremes.
+            let body = start + drive::HEADER_LEN;
+            let body_end = start + size - if checksummed { 4 } else { 0 };
+            for at in body..body_end.min(body + 24) {
+                for value in [0x00u8, 0xff, 0xfc, 0xfe] {
+                    bytes.push(Mutation::Byte { event: (start, size), at, value });
+                }
+            }
+        }
+        // Seeded random bit flips anywhere in a body.
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ data.len() as u64);
+        let mut flips = Vec::new();
+        for _ in 0..200 {
+            let Some(&(start, size)) = spans.get(rng.below(spans.len())) else {
+                break;
+            };
+            if size <= drive::HEADER_LEN {
+                continue; // no body to flip
+            }
+            let bits: Vec<(usize, u8)> = (0..1 + rng.below(4))
+                .map(|_| {
+                    let at = start + drive::HEADER_LEN + rng.below(size - drive::HEADER_LEN);
+                    (at, 1u8 << rng.below(8))
+                })
+                .collect();
+            flips.push(Mutation::Flips { event: (start, size), bits });
+        }
+        for list in [truncations, sizes, bytes, flips] {
+            streams.push((name.as_str(), data, list));
+        }
+    }
+    let longest = streams.iter().map(|s| s.2.len()).max().unwrap_or(0);
     let mut exhausted = false;
-    'kinds: for kind in 0..4 {
-        for (name, data) in &inputs {
+    'rounds: for i in 0..longest {
+        for (name, data, list) in &streams {
+            let Some(mutation) = list.get(i) else { continue };
             if started.elapsed() > BUDGET {
                 exhausted = true;
-                break 'kinds;
+                break 'rounds;
             }
-            let spans = event_spans(data);
-            let checksummed = spans
+            let checksummed = event_spans(data)
                 .first()
                 .is_some_and(|&(s, n)| drive::has_valid_crc(&data[s..s + n]));
-            match kind {
-                // Truncation at, just after, inside the header of, and just
-                // after the header of every event.
-                0 => {
-                    for &(start, _) in &spans {
-                        for cut in [start, start + 1, start + drive::HEADER_LEN - 1, start + drive::HEADER_LEN + 1] {
-                            if cut <= data.len() {
-                                check(format!("{name} truncated at {cut}"), &data[..cut]);
-                            }
-                        }
-                    }
-                }
-                // Event-size field corruption.
-                1 => {
-                    for &(start, size) in &spans {
-                        for bad in [0u32, 1, 18, 19, size as u32 - 1, size as u32 + 1, 0x7fff_ffff, u32::MAX] {
-                            let mut m = data.clone();
-                            m[start + 9..start + 13].copy_from_slice(&bad.to_le_bytes());
-                            check(format!("{name} event at {start} size {bad}"), &m);
-                        }
-                    }
-                }
-                // The first bytes of every body (post-header: ids, counts,
-                // lengths) set to extremes, CRC fixed.
-                2 => {
-                    for &(start, size) in &spans {
-                        let body = start + drive::HEADER_LEN;
-                        let body_end = start + size - if checksummed { 4 } else { 0 };
-                        for at in body..body_end.min(body + 24) {
-                            for byte in [0x00u8, 0xff, 0xfc, 0xfe] {
-                                let mut m = data.clone();
-                                m[at] = byte;
-                                if checksummed {
-                                    fix_crc(&mut m, (start, size));
-                                }
-                                check(format!("{name} byte {at} = {byte:#04x}"), &m);
-                            }
-                        }
-                    }
-                }
-                // Seeded random bit flips anywhere in a body, CRC fixed.
-                _ => {
-                    let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ data.len() as u64);
-                    for _ in 0..200 {
-                        let Some(&(start, size)) = spans.get(rng.below(spans.len())) else {
-                            break;
-                        };
-                        let mut m = data.clone();
-                        let flips = 1 + rng.below(4);
-                        for _ in 0..flips {
-                            let at = start + drive::HEADER_LEN + rng.below(size - drive::HEADER_LEN);
-                            m[at] ^= 1 << rng.below(8);
-                        }
-                        if checksummed {
-                            fix_crc(&mut m, (start, size));
-                        }
-                        check(format!("{name} {flips} bit flips in event at {start}"), &m);
-                    }
-                }
-            }
+            let (label, input) = mutation.apply(name, data, checksummed);
+            check(label, &input);
         }
     }
     eprintln!(

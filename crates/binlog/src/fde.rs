@@ -104,7 +104,9 @@ impl FormatDescription {
                 BodyError::Invalid("FORMAT_DESCRIPTION too short for its checksum fields".into())
             })?;
             checksum = match array[n] {
-                0 => ChecksumAlg::Off,
+                // 255 is the server's "undefined" (an event copied from a
+                // checksum-unaware source): no checksums either.
+                0 | 255 => ChecksumAlg::Off,
                 1 => ChecksumAlg::Crc32,
                 other => {
                     return Err(BodyError::Invalid(format!(
@@ -306,7 +308,10 @@ mod tests {
     #[test]
     fn version_split_follows_the_server() {
         assert_eq!(version_split("5.7.21-log"), (5, 7, 21));
-        assert_eq!(version_split("10.5.15-MariaDB-1:10.5.15+maria~focal-log"), (10, 5, 15));
+        assert_eq!(
+            version_split("10.5.15-MariaDB-1:10.5.15+maria~focal-log"),
+            (10, 5, 15)
+        );
         assert_eq!(version_split("8.0.22"), (8, 0, 22));
         assert_eq!(version_split("5.6"), (0, 0, 0));
         assert_eq!(version_split("garbage"), (0, 0, 0));
@@ -323,7 +328,8 @@ mod tests {
         assert_eq!(new.checksum, ChecksumAlg::Crc32);
         assert_eq!(new.post_header_lengths, vec![56, 13]);
 
-        let maria = FormatDescription::parse(&fde_body("5.5.30-MariaDB", &[56, 13], Some(0))).unwrap();
+        let maria =
+            FormatDescription::parse(&fde_body("5.5.30-MariaDB", &[56, 13], Some(0))).unwrap();
         assert_eq!(maria.checksum, ChecksumAlg::Off);
         assert_eq!(maria.checksum_len(), 0);
     }
@@ -338,7 +344,8 @@ mod tests {
     #[test]
     fn alcatel_builds_are_permuted() {
         let phl: Vec<u8> = (1..=22).collect();
-        let fde = FormatDescription::parse(&fde_body("5.2.2-a_drop6p13-debug-log", &phl, None)).unwrap();
+        let fde =
+            FormatDescription::parse(&fde_body("5.2.2-a_drop6p13-debug-log", &phl, None)).unwrap();
         assert!(fde.is_alcatel());
         assert_eq!(fde.normalize_type(16), et::TABLE_MAP);
         assert_eq!(fde.normalize_type(17), et::PRE_GA_WRITE_ROWS);
@@ -352,11 +359,22 @@ mod tests {
         assert_eq!(fde.post_header_len(et::TABLE_MAP), Some(16));
         assert_eq!(fde.post_header_len(et::XID), Some(20));
         for v in ["5.1.1-a_drop5p3", "5.1.4-a_drop6p0", "5.2.0-a_drop6p3"] {
-            let f = FormatDescription { server_version: v.into(), ..fde.clone() };
+            let f = FormatDescription {
+                server_version: v.into(),
+                ..fde.clone()
+            };
             assert!(f.is_alcatel(), "{v}");
         }
-        for v in ["5.1.23-rc-debug-log", "5.1.6-a_drop5p1", "5.2.3-a_drop6p1", "5.1.1-alpha"] {
-            let f = FormatDescription { server_version: v.into(), ..fde.clone() };
+        for v in [
+            "5.1.23-rc-debug-log",
+            "5.1.6-a_drop5p1",
+            "5.2.3-a_drop6p1",
+            "5.1.1-alpha",
+        ] {
+            let f = FormatDescription {
+                server_version: v.into(),
+                ..fde.clone()
+            };
             assert!(!f.is_alcatel(), "{v}");
             assert_eq!(f.normalize_type(16), 16);
         }

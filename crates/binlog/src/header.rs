@@ -193,6 +193,9 @@ pub mod event_type {
     /// True for every rows-event type code (normalized), compressed or not.
     pub fn is_rows(code: u8) -> bool {
         matches!(code, PRE_GA_WRITE_ROWS..=DELETE_ROWS_V1 | WRITE_ROWS..=DELETE_ROWS | PARTIAL_UPDATE_ROWS)
-            || matches!(code, MARIA_WRITE_ROWS_COMPRESSED_V1..=MARIA_DELETE_ROWS_COMPRESSED)
+            || matches!(
+                code,
+                MARIA_WRITE_ROWS_COMPRESSED_V1..=MARIA_DELETE_ROWS_COMPRESSED
+            )
     }
 }

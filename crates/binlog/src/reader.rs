@@ -52,7 +52,10 @@ impl<'a> RawEvent<'a> {
         header_len: usize,
         checksum_len: usize,
     ) -> Result<Self, DecodeError> {
-        let body_end = bytes.len().checked_sub(checksum_len).filter(|&e| e >= header_len);
+        let body_end = bytes
+            .len()
+            .checked_sub(checksum_len)
+            .filter(|&e| e >= header_len);
         let body_end = body_end.ok_or_else(|| DecodeError::Corrupt {
             offset,
             event: et::name(type_code),
@@ -186,7 +189,15 @@ impl<R: Read> EventReader<R> {
     pub fn current(&self) -> Option<RawEvent<'_>> {
         let c = self.current?;
         let bytes = &self.buf[c.start..c.start + c.len];
-        RawEvent::new(c.offset, c.header, c.type_code, bytes, c.header_len, c.checksum_len).ok()
+        RawEvent::new(
+            c.offset,
+            c.header,
+            c.type_code,
+            bytes,
+            c.header_len,
+            c.checksum_len,
+        )
+        .ok()
     }
 
     /// Read the next event. `Ok(None)` at a clean end of input (at an event
@@ -269,7 +280,11 @@ impl<R: Read> EventReader<R> {
                 .map_err(|e| corrupt(offset, raw_type, e))?;
             // The FDE carries the CRC field whenever it has the alg byte,
             // even with checksums off.
-            checksum_len = if fde.checksum == ChecksumAlg::Absent { 0 } else { CHECKSUM_LEN };
+            checksum_len = if fde.checksum == ChecksumAlg::Absent {
+                0
+            } else {
+                CHECKSUM_LEN
+            };
             if fde.checksum == ChecksumAlg::Crc32 && self.verify_checksums {
                 verify_crc(offset, bytes, true)?;
             }
@@ -335,7 +350,11 @@ impl<R: Read> EventReader<R> {
 /// A binlog that starts with START_EVENT_V3 is v1 (3.23, 13-byte headers)
 /// or v3 (4.0/4.1); the body starts with the binlog version either way.
 fn old_format_from_start_event(bytes: &[u8]) -> FormatDescription {
-    let version_at = |at: usize| bytes.get(at..at + 2).map(|b| u16::from_le_bytes([b[0], b[1]]));
+    let version_at = |at: usize| {
+        bytes
+            .get(at..at + 2)
+            .map(|b| u16::from_le_bytes([b[0], b[1]]))
+    };
     let (binlog_version, body_start) = if version_at(19) == Some(3) {
         (3, 19)
     } else if version_at(OLD_HEADER_LEN) == Some(1) {
@@ -346,7 +365,10 @@ fn old_format_from_start_event(bytes: &[u8]) -> FormatDescription {
     let version_field = bytes
         .get(body_start + 2..body_start + 2 + SERVER_VERSION_LEN)
         .unwrap_or(&[]);
-    let end = version_field.iter().position(|&b| b == 0).unwrap_or(version_field.len());
+    let end = version_field
+        .iter()
+        .position(|&b| b == 0)
+        .unwrap_or(version_field.len());
     let server_version = String::from_utf8_lossy(&version_field[..end]);
     let created = bytes
         .get(body_start + 2 + SERVER_VERSION_LEN..body_start + 6 + SERVER_VERSION_LEN)
@@ -433,7 +455,9 @@ mod tests {
         b.extend_from_slice(&v);
         b.extend_from_slice(&0u32.to_le_bytes());
         b.push(19);
-        b.extend_from_slice(&FormatDescription::default_v4(ChecksumAlg::Off).post_header_lengths[..42]);
+        b.extend_from_slice(
+            &FormatDescription::default_v4(ChecksumAlg::Off).post_header_lengths[..42],
+        );
         match alg {
             Some(1) => {
                 b.push(1);
@@ -462,12 +486,18 @@ mod tests {
         let err = EventReader::new(&gz[..]).err().unwrap();
         assert_eq!(err, DecodeError::BadMagic);
         assert!(err.to_string().contains("not a binary log"));
-        assert!(matches!(EventReader::new(&b"\xfeb"[..]), Err(DecodeError::BadMagic)));
+        assert!(matches!(
+            EventReader::new(&b"\xfeb"[..]),
+            Err(DecodeError::BadMagic)
+        ));
     }
 
     #[test]
     fn reads_events_and_stops_cleanly() {
-        let f = file(&[fde_event("8.0.30", Some(1)), event(et::XID, &7u64.to_le_bytes(), true)]);
+        let f = file(&[
+            fde_event("8.0.30", Some(1)),
+            event(et::XID, &7u64.to_le_bytes(), true),
+        ]);
         let mut r = EventReader::new(&f[..]).unwrap();
         let fde = r.next_raw().unwrap().unwrap();
         assert_eq!(fde.offset, 4);
@@ -484,7 +514,10 @@ mod tests {
 
     #[test]
     fn checksum_mismatch_names_the_event_offset() {
-        let f = file(&[fde_event("8.0.30", Some(1)), event(et::XID, &7u64.to_le_bytes(), true)]);
+        let f = file(&[
+            fde_event("8.0.30", Some(1)),
+            event(et::XID, &7u64.to_le_bytes(), true),
+        ]);
         let xid_at = f.len() - (HEADER_LEN + 8 + 4);
         let mut bad = f.clone();
         bad[xid_at + HEADER_LEN] ^= 0x40;
@@ -511,7 +544,10 @@ mod tests {
 
     #[test]
     fn checksum_off_fde_still_has_its_crc_field() {
-        let f = file(&[fde_event("5.7.20-log", Some(0)), event(et::XID, &9u64.to_le_bytes(), false)]);
+        let f = file(&[
+            fde_event("5.7.20-log", Some(0)),
+            event(et::XID, &9u64.to_le_bytes(), false),
+        ]);
         let mut r = EventReader::new(&f[..]).unwrap();
         let fde = r.next_raw().unwrap().unwrap();
         assert_eq!(fde.body().len(), 2 + 50 + 4 + 1 + 42 + 1);
@@ -528,7 +564,11 @@ mod tests {
         let mut r = EventReader::new(&partial_header[..]).unwrap();
         r.next_raw().unwrap();
         match r.next_raw() {
-            Err(DecodeError::Truncated { offset, needed, available }) => {
+            Err(DecodeError::Truncated {
+                offset,
+                needed,
+                available,
+            }) => {
                 assert_eq!((offset, needed, available), (end, 19, 9));
             }
             other => panic!("{other:?}"),
@@ -538,7 +578,9 @@ mod tests {
         partial_body.extend_from_slice(&xid[..xid.len() - 3]);
         let mut r = EventReader::new(&partial_body[..]).unwrap();
         r.next_raw().unwrap();
-        assert!(matches!(r.next_raw(), Err(DecodeError::Truncated { offset, .. }) if offset == end));
+        assert!(
+            matches!(r.next_raw(), Err(DecodeError::Truncated { offset, .. }) if offset == end)
+        );
     }
 
     #[test]
@@ -546,7 +588,10 @@ mod tests {
         let mut tiny = event(et::XID, &[], false);
         tiny[9..13].copy_from_slice(&5u32.to_le_bytes());
         let mut r = EventReader::without_magic(&tiny[..], 4);
-        assert!(matches!(r.next_raw(), Err(DecodeError::Corrupt { offset: 4, .. })));
+        assert!(matches!(
+            r.next_raw(),
+            Err(DecodeError::Corrupt { offset: 4, .. })
+        ));
 
         let mut huge = event(et::XID, &[], false);
         huge[9..13].copy_from_slice(&u32::MAX.to_le_bytes());
@@ -612,7 +657,10 @@ mod tests {
         body.extend_from_slice(&0u32.to_le_bytes());
         let mut q = vec![0u8; 11];
         q.extend_from_slice(b"db\0SELECT 1");
-        let f = file(&[event(et::START_V3, &body, false), event(et::QUERY, &q, false)]);
+        let f = file(&[
+            event(et::START_V3, &body, false),
+            event(et::QUERY, &q, false),
+        ]);
         let mut r = EventReader::new(&f[..]).unwrap();
         r.next_raw().unwrap().unwrap();
         assert_eq!(r.fde().binlog_version, 3);

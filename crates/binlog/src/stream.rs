@@ -209,9 +209,14 @@ impl<R: Read> BinlogStream<R> {
             return Ok(None);
         }
         if let Some(payload) = self.payload.as_mut() {
-            match next_inner(payload, &mut self.scratch)? {
+            let offset = payload.offset;
+            let inner = next_inner(payload, &mut self.scratch);
+            // A broken payload cannot be resynchronised: drop the rest of it.
+            if inner.is_err() {
+                self.payload = None;
+            }
+            match inner? {
                 Some(header) => {
-                    let offset = payload.offset;
                     let type_code = self.reader.fde().normalize_type(header.type_code);
                     let step = classify(
                         &header,
@@ -229,7 +234,8 @@ impl<R: Read> BinlogStream<R> {
                             return Err(DecodeError::Corrupt {
                                 offset,
                                 event: et::name(type_code),
-                                reason: "event type not allowed inside a transaction payload".into(),
+                                reason: "event type not allowed inside a transaction payload"
+                                    .into(),
                             })
                         }
                     };
@@ -256,7 +262,15 @@ impl<R: Read> BinlogStream<R> {
         };
         let fde = self.reader.fde();
         let body = raw.body();
-        let step = classify(&header, type_code, offset, body, fde, &mut self.tables, &mut self.ignored)?;
+        let step = classify(
+            &header,
+            type_code,
+            offset,
+            body,
+            fde,
+            &mut self.tables,
+            &mut self.ignored,
+        )?;
         let mut pending = Pending {
             offset,
             header,
@@ -269,15 +283,18 @@ impl<R: Read> BinlogStream<R> {
             Step::Decode => {}
             Step::Prepared(event) => pending.prepared = Some(*event),
             Step::Compressed => {
-                pending.type_code = compressed::decompress_body(body, type_code, fde, &mut self.scratch)
-                    .map_err(|e| DecodeError::Decompress {
-                        offset,
-                        reason: format!("{}: {e}", et::name(type_code)),
-                    })?;
+                pending.type_code =
+                    compressed::decompress_body(body, type_code, fde, &mut self.scratch).map_err(
+                        |e| DecodeError::Decompress {
+                            offset,
+                            reason: format!("{}: {e}", et::name(type_code)),
+                        },
+                    )?;
                 pending.source = Source::Scratch;
             }
             Step::Payload => {
-                let event = TransactionPayloadEvent::parse(body).map_err(|e| corrupt(offset, type_code, e))?;
+                let event = TransactionPayloadEvent::parse(body)
+                    .map_err(|e| corrupt(offset, type_code, e))?;
                 self.payload = Some(start_payload(offset, &event)?);
             }
             Step::Encrypted => {
@@ -317,7 +334,8 @@ fn classify(
             Step::Prepared(Box::new(Event::FormatDescription(fde.clone())))
         }
         et::TABLE_MAP => {
-            let map = Arc::new(TableMap::parse(body, fde).map_err(|e| corrupt(offset, type_code, e))?);
+            let map =
+                Arc::new(TableMap::parse(body, fde).map_err(|e| corrupt(offset, type_code, e))?);
             tables.insert(map.table_id, Arc::clone(&map));
             Step::Prepared(Box::new(Event::TableMap(map)))
         }
@@ -359,7 +377,10 @@ fn start_payload(offset: u64, event: &TransactionPayloadEvent<'_>) -> Result<Pay
 
 /// Read the next inner event of a payload into `scratch` (its body; inner
 /// events carry no checksum). `None` when the payload is used up.
-fn next_inner(payload: &mut Payload, scratch: &mut Vec<u8>) -> Result<Option<EventHeader>, DecodeError> {
+fn next_inner(
+    payload: &mut Payload,
+    scratch: &mut Vec<u8>,
+) -> Result<Option<EventHeader>, DecodeError> {
     let offset = payload.offset;
     let fail = |reason: String| DecodeError::Decompress { offset, reason };
     let mut head = [0u8; HEADER_LEN];
@@ -368,7 +389,9 @@ fn next_inner(payload: &mut Payload, scratch: &mut Vec<u8>) -> Result<Option<Eve
         return Ok(None);
     }
     if got < HEADER_LEN {
-        return Err(fail(format!("payload ends {got} bytes into an event header")));
+        return Err(fail(format!(
+            "payload ends {got} bytes into an event header"
+        )));
     }
     let header = EventHeader::parse(&head).map_err(|e| fail(e.to_string()))?;
     let size = header.event_size as usize;

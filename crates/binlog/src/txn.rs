@@ -148,7 +148,7 @@ impl SqlLexer<'_> {
                 }
                 let hex = &self.s[start..self.i];
                 self.i += 1;
-                if hex.len() % 2 != 0 {
+                if !hex.len().is_multiple_of(2) {
                     return None;
                 }
                 hex.chunks(2)

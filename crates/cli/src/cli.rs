@@ -208,9 +208,18 @@ mod tests {
     #[test]
     fn bad_values_name_the_flag() {
         for (args, flag) in [
-            (vec!["stats", "--start-datetime", "noon", "f"], "--start-datetime"),
-            (vec!["stats", "--include-gtids", "zz:1", "f"], "--include-gtids"),
-            (vec!["parse", "--start-position", "abc", "f"], "--start-position"),
+            (
+                vec!["stats", "--start-datetime", "noon", "f"],
+                "--start-datetime",
+            ),
+            (
+                vec!["stats", "--include-gtids", "zz:1", "f"],
+                "--include-gtids",
+            ),
+            (
+                vec!["parse", "--start-position", "abc", "f"],
+                "--start-position",
+            ),
             (vec!["parse", "--format", "xml", "f"], "--format"),
             (vec!["parse", "--table", "db.", "f"], "--table"),
         ] {

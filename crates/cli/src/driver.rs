@@ -56,7 +56,8 @@ pub fn run(cfg: &RunConfig, sink: &mut dyn Sink) -> Result<RunSummary> {
         }
         let (start_pos, stop_pos) = cfg.window.positions_for_file(index, count);
         let reader = input.open(cfg.progress.as_ref())?;
-        let mut stream = BinlogStream::new(reader).map_err(|e| anyhow!("{}: {e}", input.shown_path()))?;
+        let mut stream =
+            BinlogStream::new(reader).map_err(|e| anyhow!("{}: {e}", input.shown_path()))?;
         let mut file = FileRun::new(cfg, &input.display_name, start_pos, &mut xa_written);
         let result = loop {
             let ev = match stream.next_event() {
@@ -69,7 +70,7 @@ pub fn run(cfg: &RunConfig, sink: &mut dyn Sink) -> Result<RunSummary> {
             }
             summary.events += 1;
             if let Err(e) = file.event(&ev, sink) {
-                break Err(e.context(format!("{}", input.shown_path())));
+                break Err(e.context(input.shown_path()));
             }
         };
         summary.rows += file.total_rows;
@@ -113,7 +114,12 @@ struct FileRun<'c> {
 }
 
 impl<'c> FileRun<'c> {
-    fn new(cfg: &'c RunConfig, file: &'c str, start_pos: u64, xa_written: &'c mut HashSet<XaId>) -> Self {
+    fn new(
+        cfg: &'c RunConfig,
+        file: &'c str,
+        start_pos: u64,
+        xa_written: &'c mut HashSet<XaId>,
+    ) -> Self {
         FileRun {
             cfg,
             file,
@@ -184,7 +190,8 @@ impl<'c> FileRun<'c> {
                 self.set_gtid(Some(gtid));
                 // A MariaDB GTID that is not standalone stands for BEGIN.
                 if !m.is_standalone() {
-                    self.tracker.on_statement(&StatementKind::Begin, ev.offset, ts);
+                    self.tracker
+                        .on_statement(&StatementKind::Begin, ev.offset, ts);
                     self.opened_by_gtid = true;
                     self.pending_opening = Some(Opening::Begin);
                     if let (true, Some(x)) = (m.is_prepared_xa(), m.xid) {
@@ -193,8 +200,11 @@ impl<'c> FileRun<'c> {
                             gtrid: x.gtrid.to_vec(),
                             bqual: x.bqual.to_vec(),
                         };
-                        self.tracker
-                            .on_statement(&StatementKind::XaStart(xid.clone()), ev.offset, ts);
+                        self.tracker.on_statement(
+                            &StatementKind::XaStart(xid.clone()),
+                            ev.offset,
+                            ts,
+                        );
                         self.pending_opening = Some(Opening::XaStart(xid));
                     }
                 }
@@ -219,7 +229,9 @@ impl<'c> FileRun<'c> {
                     gtrid: p.xid.gtrid.to_vec(),
                     bqual: p.xid.bqual.to_vec(),
                 };
-                let closed = self.tracker.on_xa_prepare_event(xid, p.one_phase, ev.offset, ts);
+                let closed = self
+                    .tracker
+                    .on_xa_prepare_event(xid, p.one_phase, ev.offset, ts);
                 self.close(ev, sink, closed, None)?;
             }
             Event::Rows(rows) => {
@@ -441,5 +453,286 @@ fn gtid_ref(g: &Gtid) -> GtidRef<'_> {
             server: *server,
             seq: *seq,
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io;
+
+    use binlog::events::rows::RowsKind;
+    use binlog::events::xid::{XaPrepareEvent, XaXid, XidEvent};
+    use binlog::events::{GtidEvent, QueryEvent, RowsEvent, StatusVars};
+    use binlog::header::{event_type as et, EventHeader};
+
+    use crate::filter::TablePattern;
+    use crate::output::Ending;
+
+    /// Records what the driver hands to a sink, one line per call.
+    #[derive(Default)]
+    struct Recorder(Vec<String>);
+
+    impl Sink for Recorder {
+        fn rows(
+            &mut self,
+            ctx: &Ctx<'_>,
+            table: &Arc<TableMap>,
+            _rows: &RowsEvent<'_>,
+        ) -> Result<u64> {
+            self.0.push(format!(
+                "rows {} @{} gtid={:?} xa={:?}",
+                table.table,
+                ctx.pos,
+                ctx.gtid,
+                ctx.xa.map(|x| x.to_string())
+            ));
+            Ok(1)
+        }
+        fn opening(&mut self, ctx: &Ctx<'_>, opening: &Opening) -> io::Result<()> {
+            let what = match opening {
+                Opening::Begin => "begin".to_string(),
+                Opening::XaStart(x) => format!("xa_start {x}"),
+            };
+            self.0.push(format!("{what} @{}", ctx.pos));
+            Ok(())
+        }
+        fn xa_end(&mut self, ctx: &Ctx<'_>, xid: &XaId) -> io::Result<()> {
+            self.0.push(format!("xa_end {xid} @{}", ctx.pos));
+            Ok(())
+        }
+        fn statement(
+            &mut self,
+            ctx: &Ctx<'_>,
+            kind: StatementRecord,
+            _schema: &str,
+            sql: &str,
+        ) -> io::Result<()> {
+            self.0.push(format!("{kind:?} {sql} @{}", ctx.pos));
+            Ok(())
+        }
+        fn ending(&mut self, ctx: &Ctx<'_>, ending: &Ending<'_>) -> io::Result<()> {
+            self.0.push(format!(
+                "end {:?} @{} gtid={:?} rows={} bytes={}",
+                ending.end, ctx.pos, ctx.gtid, ending.rows, ending.bytes
+            ));
+            Ok(())
+        }
+        fn abandon_transaction(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+        fn finish(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    const UUID: [u8; 16] = [0x11; 16];
+
+    fn header(offset: u64, type_code: u8) -> EventHeader {
+        EventHeader {
+            timestamp: 1_700_000_000 + offset as u32 / 100,
+            type_code,
+            server_id: 1,
+            event_size: 100,
+            log_pos: offset as u32 + 100,
+            flags: 0,
+        }
+    }
+
+    fn ev(
+        offset: u64,
+        type_code: u8,
+        event: Event<'static>,
+        table: Option<Arc<TableMap>>,
+    ) -> EventRef<'static> {
+        EventRef {
+            offset,
+            header: header(offset, type_code),
+            type_code,
+            event,
+            in_payload: false,
+            table,
+        }
+    }
+
+    fn gtid(offset: u64, gno: u64) -> EventRef<'static> {
+        let mut g = GtidEvent::parse(&[0u8; 25], false).expect("minimal GTID body");
+        g.uuid = UUID;
+        g.gno = gno;
+        ev(offset, et::GTID, Event::Gtid(g), None)
+    }
+
+    fn query(offset: u64, sql: &'static str) -> EventRef<'static> {
+        let q = QueryEvent {
+            thread_id: 1,
+            exec_time: 0,
+            error_code: 0,
+            status_vars: StatusVars::default(),
+            schema: b"shop",
+            query: sql.as_bytes(),
+        };
+        ev(offset, et::QUERY, Event::Query(q), None)
+    }
+
+    fn table(name: &str) -> Arc<TableMap> {
+        Arc::new(TableMap {
+            table_id: 7,
+            flags: 0,
+            database: "shop".into(),
+            table: name.into(),
+            columns: Vec::new(),
+            primary_key: Vec::new(),
+            has_column_names: false,
+            has_signedness: false,
+        })
+    }
+
+    fn rows(offset: u64, t: &Arc<TableMap>) -> EventRef<'static> {
+        let r = RowsEvent {
+            kind: RowsKind::Write,
+            version: 2,
+            table_id: 7,
+            flags: 1,
+            extra_data: &[],
+            column_count: 0,
+            columns_before: &[],
+            columns_after: &[],
+            data: &[],
+        };
+        ev(offset, et::WRITE_ROWS, Event::Rows(r), Some(Arc::clone(t)))
+    }
+
+    const XID_A1: XaXid<'static> = XaXid {
+        format_id: 1,
+        gtrid: b"a1",
+        bqual: b"",
+    };
+
+    fn xa_prepare(offset: u64, one_phase: bool) -> EventRef<'static> {
+        let p = XaPrepareEvent {
+            one_phase,
+            xid: XID_A1,
+        };
+        ev(offset, et::XA_PREPARE, Event::XaPrepare(p), None)
+    }
+
+    fn config(tables: &[&str]) -> RunConfig {
+        RunConfig {
+            inputs: Vec::new(),
+            tables: TableFilter {
+                databases: Vec::new(),
+                tables: tables
+                    .iter()
+                    .map(|t| TablePattern::parse(t).unwrap())
+                    .collect(),
+            },
+            window: Window::default(),
+            gtids: None,
+            progress: None,
+        }
+    }
+
+    fn drive(cfg: &RunConfig, events: &[EventRef<'static>]) -> Vec<String> {
+        let mut sink = Recorder::default();
+        let mut xa = HashSet::new();
+        let mut run = FileRun::new(cfg, "f", 0, &mut xa);
+        for e in events {
+            run.event(e, &mut sink).unwrap();
+        }
+        sink.0
+    }
+
+    fn mysql_xa_events(one_phase: bool) -> Vec<EventRef<'static>> {
+        let t = table("orders");
+        let mut v = vec![
+            gtid(100, 1),
+            query(200, "XA START X'6131',X'',1"),
+            rows(300, &t),
+            query(400, "XA END X'6131',X'',1"),
+            xa_prepare(500, one_phase),
+        ];
+        if !one_phase {
+            v.push(gtid(600, 2));
+            v.push(query(700, "XA COMMIT X'6131',X'',1"));
+        }
+        v
+    }
+
+    #[test]
+    fn mysql_xa_prepare_event_then_commit_group() {
+        let got = drive(&config(&[]), &mysql_xa_events(false));
+        let g1 = "Some(\"11111111-1111-1111-1111-111111111111:1\")";
+        let g2 = "Some(\"11111111-1111-1111-1111-111111111111:2\")";
+        let xa = XaId {
+            format_id: 1,
+            gtrid: b"a1".to_vec(),
+            bqual: Vec::new(),
+        };
+        assert_eq!(
+            got,
+            [
+                "xa_start a1: @100".to_string(),
+                format!("rows orders @300 gtid={g1} xa=Some(\"a1:\")"),
+                "xa_end a1: @400".to_string(),
+                format!("end XaPrepare({xa:?}) @500 gtid={g1} rows=1 bytes=500"),
+                format!("end XaCommit({xa:?}) @700 gtid={g2} rows=0 bytes=200"),
+            ]
+        );
+    }
+
+    #[test]
+    fn mysql_xa_one_phase_commit_ends_as_xa_commit() {
+        let got = drive(&config(&[]), &mysql_xa_events(true));
+        assert_eq!(got.len(), 4);
+        assert!(got[3].starts_with("end XaCommit("), "{got:?}");
+    }
+
+    #[test]
+    fn xa_commit_follows_the_table_filter_of_its_prepared_part() {
+        let got = drive(&config(&["orders"]), &mysql_xa_events(false));
+        assert_eq!(got.len(), 5, "{got:?}");
+        let got = drive(&config(&["users"]), &mysql_xa_events(false));
+        assert!(got.is_empty(), "{got:?}");
+    }
+
+    #[test]
+    fn begin_xid_transaction_and_standalone_ddl() {
+        let t = table("orders");
+        let events = [
+            gtid(100, 1),
+            query(200, "CREATE TABLE orders (id INT)"),
+            gtid(300, 2),
+            query(400, "BEGIN"),
+            rows(500, &t),
+            rows(600, &t),
+            ev(700, et::XID, Event::Xid(XidEvent { xid: 42 }), None),
+        ];
+        let got = drive(&config(&[]), &events);
+        assert_eq!(got.len(), 5, "{got:?}");
+        assert!(got[0].starts_with("Ddl CREATE TABLE orders (id INT) @200"));
+        assert_eq!(got[1], "begin @300", "BEGIN is placed at the GTID event");
+        assert!(got[4].starts_with("end Xid(42) @700"));
+        assert!(got[4].ends_with("rows=2 bytes=500"));
+    }
+
+    #[test]
+    fn gtid_filter_selects_whole_transactions() {
+        let t = table("orders");
+        let events = [
+            gtid(100, 1),
+            query(200, "BEGIN"),
+            rows(300, &t),
+            ev(400, et::XID, Event::Xid(XidEvent { xid: 1 }), None),
+            gtid(500, 2),
+            query(600, "BEGIN"),
+            rows(700, &t),
+            ev(800, et::XID, Event::Xid(XidEvent { xid: 2 }), None),
+        ];
+        let mut cfg = config(&[]);
+        cfg.gtids = Some(GtidSet::parse("11111111-1111-1111-1111-111111111111:2").unwrap());
+        let got = drive(&cfg, &events);
+        assert_eq!(got.len(), 3, "{got:?}");
+        assert_eq!(got[0], "begin @500");
+        assert!(got[2].starts_with("end Xid(2) @800"));
     }
 }

@@ -127,7 +127,11 @@ impl TablePattern {
     }
 
     pub fn matches(&self, database: &str, table: &str) -> bool {
-        self.database.as_ref().map_or(true, |d| d.matches(database)) && self.table.matches(table)
+        let database_ok = match &self.database {
+            Some(d) => d.matches(database),
+            None => true,
+        };
+        database_ok && self.table.matches(table)
     }
 }
 
@@ -176,7 +180,11 @@ pub struct Window {
 impl Window {
     /// Position bounds for file `index` of `count` files.
     pub fn positions_for_file(&self, index: usize, count: usize) -> (u64, u64) {
-        let start = if index == 0 { self.start_position.unwrap_or(0) } else { 0 };
+        let start = if index == 0 {
+            self.start_position.unwrap_or(0)
+        } else {
+            0
+        };
         let stop = if index + 1 == count {
             self.stop_position.unwrap_or(u64::MAX)
         } else {
@@ -188,7 +196,7 @@ impl Window {
     #[inline]
     pub fn time_ok(&self, event_unix: u32) -> bool {
         let t = event_unix as i64 * 1_000_000;
-        self.start_time.map_or(true, |s| t >= s) && self.stop_time.map_or(true, |s| t < s)
+        !matches!(self.start_time, Some(s) if t < s) && !matches!(self.stop_time, Some(s) if t >= s)
     }
 }
 
@@ -244,7 +252,10 @@ mod tests {
     fn table_filter_combines_database_and_table() {
         let f = TableFilter {
             databases: vec![Wildcard::new("shop")],
-            tables: vec![TablePattern::parse("ord*").unwrap(), TablePattern::parse("x.users").unwrap()],
+            tables: vec![
+                TablePattern::parse("ord*").unwrap(),
+                TablePattern::parse("x.users").unwrap(),
+            ],
         };
         assert!(f.matches_table("shop", "orders"));
         assert!(!f.matches_table("shop", "users"));

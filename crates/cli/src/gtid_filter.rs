@@ -107,7 +107,9 @@ impl GtidSet {
         if !current.is_empty() {
             self.push_mysql(uuid, tag.take(), current);
         } else if tag.is_some() || !any_interval {
-            return Err(format!("'{element}': a UUID or tag must be followed by an interval, e.g. ':1-5'"));
+            return Err(format!(
+                "'{element}': a UUID or tag must be followed by an interval, e.g. ':1-5'"
+            ));
         }
         Ok(())
     }
@@ -116,7 +118,11 @@ impl GtidSet {
         if intervals.is_empty() {
             return;
         }
-        self.mysql.push(MysqlRanges { uuid, tag, intervals });
+        self.mysql.push(MysqlRanges {
+            uuid,
+            tag,
+            intervals,
+        });
     }
 
     pub fn contains(&self, gtid: GtidRef<'_>) -> bool {
@@ -130,7 +136,11 @@ impl GtidSet {
                     }
                     && r.intervals.iter().any(|&(a, b)| a <= gno && gno <= b)
             }),
-            GtidRef::Maria { domain, server, seq } => self
+            GtidRef::Maria {
+                domain,
+                server,
+                seq,
+            } => self
                 .maria
                 .iter()
                 .any(|m| m.domain == domain && m.server == server && seq <= m.max_seq),
@@ -211,7 +221,9 @@ fn parse_interval(text: &str) -> Result<(u64, u64), String> {
 
 fn parse_tag(text: &str) -> Option<String> {
     let b = text.as_bytes();
-    let first_ok = b.first().is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_');
+    let first_ok = b
+        .first()
+        .is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_');
     let rest_ok = b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'_');
     (first_ok && rest_ok && b.len() <= 32).then(|| text.to_ascii_lowercase())
 }
@@ -226,7 +238,7 @@ pub fn parse_uuid(text: &str) -> Option<[u8; 16]> {
         }
         let v = (c as char).to_digit(16)? as u8;
         let byte = out.get_mut(n / 2)?;
-        *byte = if n % 2 == 0 { v << 4 } else { *byte | v };
+        *byte = if n & 1 == 0 { v << 4 } else { *byte | v };
         n += 1;
     }
     (n == 32).then_some(out)
@@ -264,7 +276,10 @@ mod tests {
         assert!(my(&set, U1, None, 7));
         assert!(!my(&set, U2, None, 2));
         assert!(my(&set, U2, None, 3));
-        assert!(!my(&set, U1, Some("t"), 1), "untagged intervals do not match tagged GTIDs");
+        assert!(
+            !my(&set, U1, Some("t"), 1),
+            "untagged intervals do not match tagged GTIDs"
+        );
         assert_eq!(set.to_string(), format!("{U1}:1-5:7,{U2}:3"));
     }
 
@@ -291,7 +306,13 @@ mod tests {
     #[test]
     fn mariadb_positions_mean_up_to_seq() {
         let set = GtidSet::parse("0-1-5,1-10-3").unwrap();
-        let m = |domain, server, seq| set.contains(GtidRef::Maria { domain, server, seq });
+        let m = |domain, server, seq| {
+            set.contains(GtidRef::Maria {
+                domain,
+                server,
+                seq,
+            })
+        };
         assert!(m(0, 1, 1));
         assert!(m(0, 1, 5));
         assert!(!m(0, 1, 6));
@@ -307,7 +328,11 @@ mod tests {
         set.extend(GtidSet::parse(&format!("{U2}:4")).unwrap());
         assert!(my(&set, U1, None, 1));
         assert!(my(&set, U2, None, 4));
-        assert!(set.contains(GtidRef::Maria { domain: 0, server: 1, seq: 2 }));
+        assert!(set.contains(GtidRef::Maria {
+            domain: 0,
+            server: 1,
+            seq: 2
+        }));
     }
 
     #[test]
@@ -315,7 +340,7 @@ mod tests {
         for (bad, needle) in [
             ("", "no GTID"),
             ("xyz:1", "not a server UUID"),
-            (&format!("{U1}") as &str, "neither"),
+            (U1, "neither"),
             (&format!("{U1}:"), "interval"),
             (&format!("{U1}:5-3"), "after its end"),
             (&format!("{U1}:0"), "start at 1"),

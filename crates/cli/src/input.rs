@@ -55,7 +55,8 @@ impl InputSpec {
         let raw: Box<dyn Read> = if self.is_stdin() {
             Box::new(io::stdin())
         } else {
-            let f = File::open(&self.path).with_context(|| format!("cannot open {}", self.shown_path()))?;
+            let f = File::open(&self.path)
+                .with_context(|| format!("cannot open {}", self.shown_path()))?;
             Box::new(f)
         };
         let counted: Box<dyn Read> = match progress {
@@ -133,13 +134,17 @@ mod tests {
 
     #[test]
     fn display_names() {
-        assert_eq!(InputSpec::new(Path::new("/var/lib/mysql/binlog.000001")).display_name, "binlog.000001");
+        assert_eq!(
+            InputSpec::new(Path::new("/var/lib/mysql/binlog.000001")).display_name,
+            "binlog.000001"
+        );
         assert_eq!(InputSpec::new(Path::new("-")).display_name, "stdin");
     }
 
     #[test]
     fn gzip_is_detected_by_magic() {
-        let dir = std::env::temp_dir().join(format!("binlog-analyzer-input-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("binlog-analyzer-input-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let plain = dir.join("plain.bin");
         std::fs::write(&plain, b"\xfebin-plain").unwrap();
@@ -149,7 +154,11 @@ mod tests {
         std::fs::write(&gz, enc.finish().unwrap()).unwrap();
         for (p, want) in [(plain, &b"\xfebin-plain"[..]), (gz, &b"\xfebin-packed"[..])] {
             let mut got = Vec::new();
-            InputSpec::new(&p).open(None).unwrap().read_to_end(&mut got).unwrap();
+            InputSpec::new(&p)
+                .open(None)
+                .unwrap()
+                .read_to_end(&mut got)
+                .unwrap();
             assert_eq!(got, want);
         }
         std::fs::remove_dir_all(&dir).unwrap();
@@ -157,7 +166,10 @@ mod tests {
 
     #[test]
     fn missing_file_names_the_path() {
-        let err = InputSpec::new(Path::new("/nonexistent/x.bin")).open(None).err().unwrap();
+        let err = InputSpec::new(Path::new("/nonexistent/x.bin"))
+            .open(None)
+            .err()
+            .unwrap();
         assert!(format!("{err:#}").contains("/nonexistent/x.bin"));
     }
 }

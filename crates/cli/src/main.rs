@@ -12,7 +12,7 @@ mod time;
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::process::ExitCode;
 
-use anyhow::{anyhow, Result};
+use anyhow::Result;
 use clap::Parser;
 
 use cli::{Cli, Command, CommonArgs, ParseFormat, StatsFormat};
@@ -30,6 +30,10 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         // `| head` closed the pipe: the reader has what it wanted.
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) if e.is::<UsageError>() => {
+            eprintln!("binlog-analyzer: error: {e}");
+            ExitCode::from(2)
+        }
         Err(e) => {
             eprintln!("binlog-analyzer: error: {e:#}");
             ExitCode::FAILURE
@@ -77,11 +81,23 @@ fn run(cli: Cli) -> Result<()> {
     }
 }
 
+/// Arguments clap accepted but that do not make sense together (exit 2, like clap's).
+#[derive(Debug)]
+struct UsageError(String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
 fn run_config(common: &CommonArgs) -> Result<RunConfig> {
-    let window = common.window().map_err(|e| anyhow!(e))?;
+    let window = common.window().map_err(UsageError)?;
     let stdin_count = common.files.iter().filter(|p| p.as_os_str() == "-").count();
     if stdin_count > 1 {
-        return Err(anyhow!("'-' (standard input) can be given only once"));
+        return Err(UsageError("'-' (standard input) can be given only once".into()).into());
     }
     let inputs: Vec<InputSpec> = common.files.iter().map(|p| InputSpec::new(p)).collect();
     let progress = input::progress_bar(&inputs, common.no_progress);

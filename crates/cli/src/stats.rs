@@ -210,7 +210,10 @@ impl Stats {
 
     /// Stable slot for a table; look it up once per TABLE_MAP, not per row.
     pub fn table_slot(&mut self, database: &str, table: &str) -> usize {
-        if let Some(&i) = self.table_index.get(&(database.to_string(), table.to_string())) {
+        if let Some(&i) = self
+            .table_index
+            .get(&(database.to_string(), table.to_string()))
+        {
             return i;
         }
         let key = (database.to_string(), table.to_string());
@@ -224,7 +227,10 @@ impl Stats {
         if let Some((_, c)) = self.tables.get_mut(slot) {
             c.add(op, n);
         }
-        self.per_minute.entry(timestamp - timestamp % 60).or_default().add(op, n);
+        self.per_minute
+            .entry(timestamp - timestamp % 60)
+            .or_default()
+            .add(op, n);
     }
 
     pub fn add_ddl(&mut self, ddl: DdlSummary) {
@@ -363,7 +369,11 @@ impl Stats {
 
         writeln!(out, "\n== Row changes by database ==")?;
         let header = |out: &mut dyn Write, first: &str| {
-            writeln!(out, "{first:<40} {:>10} {:>10} {:>10} {:>10}", "INSERT", "UPDATE", "DELETE", "TOTAL")
+            writeln!(
+                out,
+                "{first:<40} {:>10} {:>10} {:>10} {:>10}",
+                "INSERT", "UPDATE", "DELETE", "TOTAL"
+            )
         };
         let line = |out: &mut dyn Write, name: &str, c: &OpCounts| {
             writeln!(
@@ -414,8 +424,8 @@ impl Stats {
             writeln!(out, "\n== {title} ==")?;
             writeln!(
                 out,
-                "{:>8} {:>10} {:>8}  {:<20} {:<28} {}",
-                "rows", "bytes", "secs", "start (UTC)", "file:position", "gtid / xid"
+                "{:>8} {:>10} {:>8}  {:<20} {:<28} gtid / xid",
+                "rows", "bytes", "secs", "start (UTC)", "file:position"
             )?;
             for s in t.items() {
                 let id = match (&s.gtid, s.xid) {
@@ -439,11 +449,19 @@ impl Stats {
         };
         top(out, "Largest transactions by rows", &self.largest_by_rows)?;
         top(out, "Largest transactions by bytes", &self.largest_by_bytes)?;
-        top(out, "Longest transactions (commit time - first event time)", &self.longest)?;
+        top(
+            out,
+            "Longest transactions (commit time - first event time)",
+            &self.longest,
+        )?;
 
         writeln!(out, "\n== DDL ({}) ==", self.ddl.len())?;
         for d in &self.ddl {
-            let gtid = d.gtid.as_deref().map(|g| format!(" gtid {g}")).unwrap_or_default();
+            let gtid = d
+                .gtid
+                .as_deref()
+                .map(|g| format!(" gtid {g}"))
+                .unwrap_or_default();
             writeln!(
                 out,
                 "{} {}:{}{} [{}] {}",
@@ -497,7 +515,12 @@ impl Default for StatsSink {
 }
 
 impl Sink for StatsSink {
-    fn rows(&mut self, ctx: &Ctx<'_>, table: &Arc<TableMap>, rows: &RowsEvent<'_>) -> anyhow::Result<u64> {
+    fn rows(
+        &mut self,
+        ctx: &Ctx<'_>,
+        table: &Arc<TableMap>,
+        rows: &RowsEvent<'_>,
+    ) -> anyhow::Result<u64> {
         // Decode every value: stats is the honest measure of decoding speed.
         let mut iter = rows.rows(table, ctx.pos);
         let mut row = RowChange::default();
@@ -523,7 +546,13 @@ impl Sink for StatsSink {
         Ok(())
     }
 
-    fn statement(&mut self, ctx: &Ctx<'_>, kind: StatementRecord, schema: &str, sql: &str) -> io::Result<()> {
+    fn statement(
+        &mut self,
+        ctx: &Ctx<'_>,
+        kind: StatementRecord,
+        schema: &str,
+        sql: &str,
+    ) -> io::Result<()> {
         match kind {
             StatementRecord::Ddl => self.stats.add_ddl(DdlSummary {
                 binlog_file: ctx.file.to_string(),
@@ -607,7 +636,10 @@ mod tests {
     #[test]
     fn transaction_buckets_and_tops() {
         let mut s = Stats::new();
-        for (i, rows) in [1u64, 2, 10, 11, 100, 101, 1000, 1001, 10_000, 10_001, 0].iter().enumerate() {
+        for (i, rows) in [1u64, 2, 10, 11, 100, 101, 1000, 1001, 10_000, 10_001, 0]
+            .iter()
+            .enumerate()
+        {
             s.add_transaction(&txn(*rows, rows * 100, 0, i as u32, i as u64));
         }
         assert_eq!(s.transactions, 11);
@@ -615,7 +647,10 @@ mod tests {
         assert_eq!(s.row_buckets, [1, 2, 2, 2, 2, 1]);
         assert_eq!(s.byte_buckets, [3, 3, 2, 2, 0, 0]);
         let top: Vec<u64> = s.largest_by_rows.items().map(|t| t.rows).collect();
-        assert_eq!(top, vec![10_001, 10_000, 1001, 1000, 101, 100, 11, 10, 2, 1]);
+        assert_eq!(
+            top,
+            vec![10_001, 10_000, 1001, 1000, 101, 100, 11, 10, 2, 1]
+        );
         let longest: Vec<u64> = s.longest.items().map(|t| t.duration_secs()).collect();
         assert_eq!(longest[0], 9);
         assert_eq!(longest.len(), 10);

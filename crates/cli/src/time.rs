@@ -121,13 +121,19 @@ pub type Micros = i64;
 /// (binlog timestamps are UTC instants; the server's zone is not recorded).
 pub fn parse_datetime(input: &str) -> Result<Micros, String> {
     let s = input.trim();
-    let err = |why: &str| format!("'{input}' is not a date/time ({why}); expected e.g. \"2024-01-15 10:30:00\", \"2024-01-15T10:30:00Z\" or \"2024-01-15T12:30:00+02:00\"");
+    let err = |why: &str| {
+        format!("'{input}' is not a date/time ({why}); expected e.g. \"2024-01-15 10:30:00\", \"2024-01-15T10:30:00Z\" or \"2024-01-15T12:30:00+02:00\"")
+    };
     let b = s.as_bytes();
     let mut p = Parser { b, i: 0 };
-    let year = p.digits(4, 4).ok_or_else(|| err("year must have 4 digits"))?;
-    p.expect(b'-').ok_or_else(|| err("missing '-' after the year"))?;
+    let year = p
+        .digits(4, 4)
+        .ok_or_else(|| err("year must have 4 digits"))?;
+    p.expect(b'-')
+        .ok_or_else(|| err("missing '-' after the year"))?;
     let month = p.digits(1, 2).ok_or_else(|| err("bad month"))?;
-    p.expect(b'-').ok_or_else(|| err("missing '-' after the month"))?;
+    p.expect(b'-')
+        .ok_or_else(|| err("missing '-' after the month"))?;
     let day = p.digits(1, 2).ok_or_else(|| err("bad day"))?;
     if !(1..=12).contains(&month) {
         return Err(err("month out of range"));
@@ -142,7 +148,8 @@ pub fn parse_datetime(input: &str) -> Result<Micros, String> {
             p.i += 1;
         }
         hour = p.digits(1, 2).ok_or_else(|| err("bad hour"))?;
-        p.expect(b':').ok_or_else(|| err("missing ':' after the hour"))?;
+        p.expect(b':')
+            .ok_or_else(|| err("missing ':' after the hour"))?;
         minute = p.digits(1, 2).ok_or_else(|| err("bad minute"))?;
         if p.peek() == Some(b':') {
             p.i += 1;
@@ -172,7 +179,8 @@ pub fn parse_datetime(input: &str) -> Result<Micros, String> {
         _ => parse_offset(rest).ok_or_else(|| err("bad time zone; use Z or +HH:MM"))?,
     };
     let days = days_from_civil(year as i64, month as u32, day as u32);
-    let secs = days * 86_400 + hour as i64 * 3600 + minute as i64 * 60 + second as i64 - offset_secs;
+    let secs =
+        days * 86_400 + hour as i64 * 3600 + minute as i64 * 60 + second as i64 - offset_secs;
     Ok(secs * 1_000_000 + micros)
 }
 
@@ -272,8 +280,14 @@ mod tests {
         assert_eq!(parse_datetime("2024-01-15T12:30:00+02:00"), Ok(want));
         assert_eq!(parse_datetime("2024-01-15T05:30:00-0500"), Ok(want));
         assert_eq!(parse_datetime("2024-01-15 10:30:00 UTC"), Ok(want));
-        assert_eq!(parse_datetime("2024-01-15T10:30:00.25Z"), Ok(want + 250_000));
-        assert_eq!(parse_datetime("2024-01-15"), Ok(want - (10 * 3600 + 30 * 60) * 1_000_000));
+        assert_eq!(
+            parse_datetime("2024-01-15T10:30:00.25Z"),
+            Ok(want + 250_000)
+        );
+        assert_eq!(
+            parse_datetime("2024-01-15"),
+            Ok(want - (10 * 3600 + 30 * 60) * 1_000_000)
+        );
     }
 
     #[test]

@@ -487,9 +487,10 @@ fn select_exprs(c: &Col) -> (String, String) {
             (format!("HEX({n})"), format!("HEX({n})"))
         }
         Kind::Bit => (format!("{n} + 0"), format!("{n} + 0")),
+        // `+ 0` would give a 64-member SET's top bit as a negative number.
         Kind::Enum | Kind::Set => (
             format!("HEX(CONVERT({n} USING utf8mb4))"),
-            format!("{n} + 0"),
+            format!("CAST({n} AS UNSIGNED)"),
         ),
     }
 }
@@ -556,40 +557,62 @@ struct Expected {
     id: i64,
     old: Option<Row>,
     new: Option<Row>,
-    /// What the step was, for messages.
-    step: String,
+    /// Index of the step (one transaction each) and what it was, for messages.
+    step: usize,
+    step_name: String,
+    /// The pinned statement time (SET TIMESTAMP), seconds since the epoch.
+    timestamp: i64,
+    /// The XA transaction's xid, for rows inside it.
+    xa: bool,
 }
 
-/// Runs `sql` and records the row changes it must produce, in order of `ids`
-/// (the order the statements touch them).
-fn run_step(
-    db: &MariaDb,
-    cols: &[Col],
-    expected: &mut Vec<Expected>,
-    step: &str,
-    sql: &str,
-    touched: &[(&'static str, i64)],
-) {
-    let before = snapshot(db, cols);
-    db.exec(&format!("SET time_zone = '+00:00'; USE {DB}; {sql}"))
-        .unwrap_or_else(|e| panic!("step {step}: {e:#}"));
-    let after = snapshot(db, cols);
-    for &(operation, id) in touched {
-        let old = before.get(&id).cloned();
-        let new = after.get(&id).cloned();
-        match operation {
-            "INSERT" => assert!(old.is_none() && new.is_some(), "{step}: insert {id}"),
-            "UPDATE" => assert!(old.is_some() && new.is_some(), "{step}: update {id}"),
-            "DELETE" => assert!(old.is_some() && new.is_none(), "{step}: delete {id}"),
-            _ => unreachable!(),
+/// 2025-01-01 09:00:00 UTC; step n runs at this plus n minutes.
+const BASE_TIME: i64 = 1_735_722_000;
+const XA_XID: (&str, &str, u32) = ("matrix1", "b1", 1);
+
+/// Runs statement groups and records the row changes each must produce.
+/// Each group touches a row at most once, so the expected images are the
+/// table snapshots around it.
+struct Workload<'a> {
+    db: &'a MariaDb,
+    cols: &'a [Col],
+    expected: Vec<Expected>,
+    steps: usize,
+    snapshot: Snapshot,
+}
+
+impl Workload<'_> {
+    fn step(&mut self, name: &str, sql: &str, touched: &[(&'static str, i64)], xa: bool) {
+        let step = self.steps;
+        self.steps += 1;
+        let timestamp = BASE_TIME + 60 * step as i64;
+        self.db
+            .exec(&format!(
+                "SET time_zone = '+00:00'; SET TIMESTAMP = {timestamp}; USE {DB}; {sql}"
+            ))
+            .unwrap_or_else(|e| panic!("step {name}: {e:#}"));
+        let before = std::mem::replace(&mut self.snapshot, snapshot(self.db, self.cols));
+        let after = &self.snapshot;
+        for &(operation, id) in touched {
+            let old = before.get(&id).cloned();
+            let new = after.get(&id).cloned();
+            match operation {
+                "INSERT" => assert!(old.is_none() && new.is_some(), "{name}: insert {id}"),
+                "UPDATE" => assert!(old.is_some() && new.is_some(), "{name}: update {id}"),
+                "DELETE" => assert!(old.is_some() && new.is_none(), "{name}: delete {id}"),
+                _ => unreachable!(),
+            }
+            self.expected.push(Expected {
+                operation,
+                id,
+                old,
+                new,
+                step,
+                step_name: name.to_string(),
+                timestamp,
+                xa,
+            });
         }
-        expected.push(Expected {
-            operation,
-            id,
-            old: if operation == "INSERT" { None } else { old },
-            new: if operation == "DELETE" { None } else { new },
-            step: step.to_string(),
-        });
     }
 }
 
@@ -639,101 +662,66 @@ fn run_workload(db: &MariaDb) -> Run {
     ))
     .expect("create the matrix table");
 
-    let mut expected = Vec::new();
-    let ex = &mut expected;
-    run_step(
+    let mut w = Workload {
         db,
-        &cols,
-        ex,
+        cols: &cols,
+        expected: Vec::new(),
+        steps: 0,
+        snapshot: Snapshot::new(),
+    };
+    let c = &cols;
+    w.step(
         "insert min",
-        &insert_sql(&cols, 1, MIN),
+        &insert_sql(c, 1, MIN),
         &[("INSERT", 1)],
+        false,
     );
-    run_step(
-        db,
-        &cols,
-        ex,
+    w.step(
         "insert max",
-        &insert_sql(&cols, 2, MAX),
+        &insert_sql(c, 2, MAX),
         &[("INSERT", 2)],
+        false,
     );
-    run_step(
-        db,
-        &cols,
-        ex,
-        "insert nulls",
-        &format!("INSERT INTO {TABLE} (id) VALUES (3);"),
-        &[("INSERT", 3)],
-    );
-    run_step(
-        db,
-        &cols,
-        ex,
+    let nulls = format!("INSERT INTO {TABLE} (id) VALUES (3);");
+    w.step("insert nulls", &nulls, &[("INSERT", 3)], false);
+    w.step(
         "insert typical",
-        &insert_sql(&cols, 4, TYPICAL),
+        &insert_sql(c, 4, TYPICAL),
         &[("INSERT", 4)],
+        false,
     );
-    run_step(
-        db,
-        &cols,
-        ex,
-        "update null->other",
-        &update_sql(&cols, 3, Some(OTHER)),
-        &[("UPDATE", 3)],
-    );
-    run_step(
-        db,
-        &cols,
-        ex,
+    let sql = update_sql(c, 3, Some(OTHER));
+    w.step("update null->other", &sql, &[("UPDATE", 3)], false);
+    w.step(
         "update min->null",
-        &update_sql(&cols, 1, None),
+        &update_sql(c, 1, None),
         &[("UPDATE", 1)],
+        false,
     );
-    run_step(
-        db,
-        &cols,
-        ex,
-        "update max->typical",
-        &update_sql(&cols, 2, Some(TYPICAL)),
-        &[("UPDATE", 2)],
-    );
-    run_step(
-        db,
-        &cols,
-        ex,
-        "delete typical",
-        &format!("DELETE FROM {TABLE} WHERE id = 4;"),
-        &[("DELETE", 4)],
-    );
+    let sql = update_sql(c, 2, Some(TYPICAL));
+    w.step("update max->typical", &sql, &[("UPDATE", 2)], false);
+    let sql = format!("DELETE FROM {TABLE} WHERE id = 4;");
+    w.step("delete typical", &sql, &[("DELETE", 4)], false);
     // A multi-statement transaction touching three rows.
     let txn = format!(
         "BEGIN; {} {} DELETE FROM {TABLE} WHERE id = 1; COMMIT;",
-        insert_sql(&cols, 6, MAX),
-        update_sql(&cols, 2, Some(MAX)),
+        insert_sql(c, 6, MAX),
+        update_sql(c, 2, Some(MAX)),
     );
-    run_step(
-        db,
-        &cols,
-        ex,
-        "transaction",
-        &txn,
-        &[("INSERT", 6), ("UPDATE", 2), ("DELETE", 1)],
-    );
+    let touched = [("INSERT", 6), ("UPDATE", 2), ("DELETE", 1)];
+    w.step("transaction", &txn, &touched, false);
     // An XA transaction, prepared and committed from the same session.
+    let (gtrid, bqual, format_id) = XA_XID;
+    let xid = format!("'{gtrid}', '{bqual}', {format_id}");
     let xa = format!(
-        "XA START 'matrix1', 'b1', 1; {} {} DELETE FROM {TABLE} WHERE id = 3; \
-         XA END 'matrix1', 'b1', 1; XA PREPARE 'matrix1', 'b1', 1; XA COMMIT 'matrix1', 'b1', 1;",
-        insert_sql(&cols, 5, OTHER),
-        update_sql(&cols, 2, Some(MIN)),
+        "XA START {xid}; {} {} DELETE FROM {TABLE} WHERE id = 3; \
+         XA END {xid}; XA PREPARE {xid}; XA COMMIT {xid};",
+        insert_sql(c, 5, OTHER),
+        update_sql(c, 2, Some(MIN)),
     );
-    run_step(
-        db,
-        &cols,
-        ex,
-        "xa",
-        &xa,
-        &[("INSERT", 5), ("UPDATE", 2), ("DELETE", 3)],
-    );
+    let touched = [("INSERT", 5), ("UPDATE", 2), ("DELETE", 3)];
+    w.step("xa", &xa, &touched, true);
+    let expected = w.expected;
 
     db.flush_logs().expect("flush logs");
     let files = db.binlog_files().expect("binlog files");
@@ -1044,11 +1032,7 @@ fn check_image(
         ));
     }
     for (i, (c, cell)) in cols.iter().zip(row).enumerate() {
-        // Ordinal 1 is id.
-        let key = match meta {
-            Metadata::Full => c.name.clone(),
-            Metadata::None => format!("@{}", i + 2),
-        };
+        let key = column_key(meta, c, i);
         if let Err(e) = check_value(c, meta, cell, obj.get(&key)) {
             problems.push(format!(
                 "{what}: {} ({}) {key}: {e}",
@@ -1062,6 +1046,170 @@ fn check_image(
 impl Col {
     fn sql_type_short(&self) -> String {
         shorten(&self.sql_type)
+    }
+}
+
+fn column_key(meta: Metadata, c: &Col, index: usize) -> String {
+    match meta {
+        Metadata::Full => c.name.clone(),
+        // Ordinal 1 is id.
+        Metadata::None => format!("@{}", index + 2),
+    }
+}
+
+/// `changes` holds exactly the columns whose value changed, each with the
+/// same old and new values as the images.
+fn check_changes(
+    cols: &[Col],
+    meta: Metadata,
+    old: &Row,
+    new: &Row,
+    got: &Json,
+    what: &str,
+    problems: &mut Vec<String>,
+) {
+    let Some(Json::Object(changes)) = got.get("changes") else {
+        problems.push(format!("{what}: no changes object"));
+        return;
+    };
+    let mut want: Vec<String> = Vec::new();
+    for (i, c) in cols.iter().enumerate() {
+        if old[i] != new[i] {
+            want.push(column_key(meta, c, i));
+        }
+    }
+    let mut keys: Vec<String> = changes.keys().cloned().collect();
+    want.sort();
+    keys.sort();
+    if keys != want {
+        problems.push(format!("{what}: changes has {keys:?}, expected {want:?}"));
+    }
+    for (key, change) in changes {
+        let image = |side: &str| got.get(side).and_then(|o| o.get(key));
+        if change.get("old") != image("old_data") || change.get("new") != image("new_data") {
+            problems.push(format!("{what}: changes.{key} disagrees with the images"));
+        }
+    }
+}
+
+fn xa_xid_json() -> Json {
+    let (gtrid, bqual, format_id) = XA_XID;
+    serde_json::json!({ "format_id": format_id, "gtrid": gtrid, "bqual": bqual })
+}
+
+/// Time, position and transaction fields of a row change.
+fn check_envelope(
+    exp: &Expected,
+    got: &Json,
+    file_names: &[String],
+    what: &str,
+    problems: &mut Vec<String>,
+) {
+    let want_time = iso_utc(exp.timestamp);
+    if got.get("timestamp").and_then(Json::as_str) != Some(want_time.as_str()) {
+        problems.push(format!(
+            "{what}: timestamp {:?}, expected {want_time}",
+            got.get("timestamp")
+        ));
+    }
+    let file = got
+        .get("binlog_file")
+        .and_then(Json::as_str)
+        .unwrap_or_default();
+    if !file_names.iter().any(|f| f == file) {
+        problems.push(format!(
+            "{what}: binlog_file {file:?} not among {file_names:?}"
+        ));
+    }
+    if got
+        .get("binlog_pos")
+        .and_then(Json::as_u64)
+        .is_none_or(|p| p < 4)
+    {
+        problems.push(format!("{what}: binlog_pos {:?}", got.get("binlog_pos")));
+    }
+    if !got
+        .get("gtid")
+        .and_then(Json::as_str)
+        .is_some_and(|g| g.starts_with("0-1-"))
+    {
+        problems.push(format!("{what}: gtid {:?}", got.get("gtid")));
+    }
+    let xid = got.get("xid");
+    let xid_ok = if exp.xa {
+        xid == Some(&xa_xid_json())
+    } else {
+        xid.and_then(Json::as_u64).is_some()
+    };
+    if !xid_ok {
+        problems.push(format!("{what}: xid {xid:?}"));
+    }
+}
+
+/// Seconds since the epoch as `YYYY-MM-DDTHH:MM:SSZ`.
+fn iso_utc(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    )
+}
+
+fn run_cli(args: &[&str], files: &[PathBuf]) -> Result<String, String> {
+    let out = Command::new(env!("CARGO_BIN_EXE_binlog-analyzer"))
+        .args(args)
+        .args(files)
+        .output()
+        .map_err(|e| e.to_string())?;
+    if !out.status.success() {
+        return Err(format!(
+            "{}: {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    String::from_utf8(out.stdout).map_err(|e| e.to_string())
+}
+
+/// `stats --format json` counts the matrix table's changes per operation.
+fn check_stats(out: &str, expected: &[Expected], problems: &mut Vec<String>) {
+    let stats: Json = match serde_json::from_str(out) {
+        Ok(v) => v,
+        Err(e) => return problems.push(format!("stats output is not JSON: {e}")),
+    };
+    let entry = stats
+        .get("by_table")
+        .and_then(Json::as_array)
+        .and_then(|tables| {
+            tables.iter().find(|t| {
+                t.get("database").and_then(Json::as_str) == Some(DB)
+                    && t.get("table").and_then(Json::as_str) == Some(TABLE)
+            })
+        });
+    let Some(entry) = entry else {
+        return problems.push(format!("stats: no by_table entry for {DB}.{TABLE}"));
+    };
+    for op in ["INSERT", "UPDATE", "DELETE"] {
+        let want = expected.iter().filter(|e| e.operation == op).count() as u64;
+        if entry.get(op).and_then(Json::as_u64) != Some(want) {
+            problems.push(format!(
+                "stats: {op} = {:?}, expected {want}",
+                entry.get(op)
+            ));
+        }
     }
 }
 
@@ -1101,6 +1249,12 @@ fn run_matrix(config: &str, opts: Options, meta: Metadata, compressed: bool) {
             r.get("operation").is_some() && r.get("database").and_then(Json::as_str) == Some(DB)
         })
         .collect();
+    let file_names: Vec<String> = run
+        .files
+        .iter()
+        .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    let mut gtid_of_step: BTreeMap<usize, String> = BTreeMap::new();
     let mut problems = Vec::new();
     if rows.len() != run.expected.len() {
         problems.push(format!(
@@ -1112,7 +1266,7 @@ fn run_matrix(config: &str, opts: Options, meta: Metadata, compressed: bool) {
     for (n, (exp, got)) in run.expected.iter().zip(&rows).enumerate() {
         let what = format!(
             "[{config}] change #{n} ({} id={} in step '{}')",
-            exp.operation, exp.id, exp.step
+            exp.operation, exp.id, exp.step_name
         );
         if got.get("operation").and_then(Json::as_str) != Some(exp.operation) {
             problems.push(format!("{what}: operation {:?}", got.get("operation")));
@@ -1155,38 +1309,45 @@ fn run_matrix(config: &str, opts: Options, meta: Metadata, compressed: bool) {
                 }
             }
         }
-        for field in ["binlog_file", "binlog_pos", "gtid", "timestamp"] {
-            if got.get(field).is_none_or(Json::is_null) {
-                problems.push(format!("{what}: no {field}"));
-            }
+        if let (Some(old), Some(new)) = (&exp.old, &exp.new) {
+            check_changes(&run.cols, meta, old, new, got, &what, &mut problems);
         }
-    }
-
-    // The XA transaction shows up as its own events.
-    let events: Vec<&str> = records
-        .iter()
-        .filter_map(|r| r.get("event").and_then(Json::as_str))
-        .collect();
-    if !events.contains(&"xa_prepare") {
-        problems.push(format!("[{config}] no xa_prepare event among {events:?}"));
-    }
-
-    // Text output and stats must get through the same binlogs.
-    for args in [
-        &["parse", "--format", "text"][..],
-        &["stats", "--format", "json"][..],
-    ] {
-        let out = Command::new(env!("CARGO_BIN_EXE_binlog-analyzer"))
-            .args(args)
-            .args(&run.files)
-            .output()
-            .expect("run binlog-analyzer");
-        if !out.status.success() {
+        check_envelope(exp, got, &file_names, &what, &mut problems);
+        let gtid = got.get("gtid").and_then(Json::as_str).unwrap_or_default();
+        let first = gtid_of_step
+            .entry(exp.step)
+            .or_insert_with(|| gtid.to_string());
+        if first != gtid {
             problems.push(format!(
-                "[{config}] binlog-analyzer {args:?} failed: {}",
-                String::from_utf8_lossy(&out.stderr)
+                "{what}: gtid {gtid} differs from its transaction's {first}"
             ));
         }
+    }
+    let mut distinct: Vec<&String> = gtid_of_step.values().collect();
+    distinct.sort();
+    distinct.dedup();
+    if distinct.len() != gtid_of_step.len() {
+        problems.push(format!("[{config}] steps share GTIDs: {gtid_of_step:?}"));
+    }
+
+    // The XA transaction's steps, each an event carrying its xid.
+    let xa_events: Vec<&str> = records
+        .iter()
+        .filter(|r| r.get("xid") == Some(&xa_xid_json()))
+        .filter_map(|r| r.get("event").and_then(Json::as_str))
+        .collect();
+    if xa_events != ["xa_start", "xa_end", "xa_prepare", "xa_commit"] {
+        problems.push(format!("[{config}] XA events {xa_events:?}"));
+    }
+
+    // Text output must get through the same binlogs, and stats must count them.
+    let text = run_cli(&["parse", "--format", "text"], &run.files);
+    if let Err(e) = &text {
+        problems.push(format!("[{config}] parse --format text: {e}"));
+    }
+    match run_cli(&["stats", "--format", "json"], &run.files) {
+        Ok(out) => check_stats(&out, &run.expected, &mut problems),
+        Err(e) => problems.push(format!("[{config}] stats: {e}")),
     }
 
     eprintln!(

@@ -36,7 +36,11 @@ fn boxercrab_update_rows_v2_before_and_after_images() {
     assert_eq!(new["@9"], "4.0000");
     // TEXT/MEDIUMTEXT/LONGTEXT (no charset logged by 5.7): text or base64 bytes.
     for c in ["@4", "@5", "@6"] {
-        assert!(old[c] == "abc" || old[c] == json!({"base64": "YWJj"}), "{c}: {}", old[c]);
+        assert!(
+            old[c] == "abc" || old[c] == json!({"base64": "YWJj"}),
+            "{c}: {}",
+            old[c]
+        );
     }
     let changes = r["changes"].as_object().unwrap();
     assert!(!changes.contains_key("@1"), "unchanged id is not a change");
@@ -56,7 +60,11 @@ fn mysql_cdc_rs_update_rows_v2_integer_widths() {
     let upd = rows[1];
     assert_eq!(upd["operation"], "UPDATE");
     assert_eq!(upd["table"], "int_table");
-    let image = |v: &Value| -> Vec<i64> { (1..=6).map(|i| v[format!("@{i}")].as_i64().unwrap()).collect() };
+    let image = |v: &Value| -> Vec<i64> {
+        (1..=6)
+            .map(|i| v[format!("@{i}")].as_i64().unwrap())
+            .collect()
+    };
     assert_eq!(image(&upd["old_data"]), [1, 11, 111, 1111, 11111, 1]);
     assert_eq!(image(&upd["new_data"]), [1, 22, 222, 1111, 11111, 1]);
     let changed: Vec<&String> = upd["changes"].as_object().unwrap().keys().collect();
@@ -64,7 +72,10 @@ fn mysql_cdc_rs_update_rows_v2_integer_widths() {
     // Anonymous GTIDs: no gtid, but the XID is known.
     assert_eq!(upd["gtid"], Value::Null);
     assert_eq!(upd["xid"], 14);
-    assert_eq!(events(&recs), ["ddl", "ddl", "begin", "commit", "begin", "commit"]);
+    assert_eq!(
+        events(&recs),
+        ["ddl", "ddl", "begin", "commit", "begin", "commit"]
+    );
 }
 
 #[test]
@@ -124,11 +135,18 @@ fn go_mysql_decimals_equal_the_servers_select() {
     let Some(f) = corpus_file("go-mysql/tcb-eval002c-bin.003320") else {
         return;
     };
-    let select = std::fs::read_to_string(f.with_file_name("tcb-eval002c-bin.003320.expected-select.txt")).unwrap();
+    let select =
+        std::fs::read_to_string(f.with_file_name("tcb-eval002c-bin.003320.expected-select.txt"))
+            .unwrap();
     let table: Vec<Vec<String>> = select
         .lines()
         .filter(|l| l.starts_with('|'))
-        .map(|l| l.trim_matches('|').split('|').map(|c| c.trim().to_string()).collect())
+        .map(|l| {
+            l.trim_matches('|')
+                .split('|')
+                .map(|c| c.trim().to_string())
+                .collect()
+        })
         .collect();
     let header = &table[0];
     assert_eq!(header[0], "id");
@@ -166,7 +184,10 @@ fn transaction_payload_rows_are_decoded_with_their_xid() {
     assert_eq!(rows[0]["database"], "demo");
     assert_eq!(rows[0]["table"], "movies");
     assert_eq!(rows[0]["xid"], 31);
-    assert_eq!(rows[0]["changes"], json!({"@5": {"old": "Western", "new": "Western|Action"}}));
+    assert_eq!(
+        rows[0]["changes"],
+        json!({"@5": {"old": "Western", "new": "Western|Action"}})
+    );
     assert_eq!(events(&recs), ["begin", "commit"]);
 
     let Some(f) = corpus_file("rust_mysql_common/transaction_compression.000001") else {
@@ -175,7 +196,10 @@ fn transaction_payload_rows_are_decoded_with_their_xid() {
     let recs = jsonl(&f, &[]);
     let rows = row_changes(&recs);
     assert_eq!(rows.len(), 1);
-    assert_eq!((rows[0]["database"].as_str(), rows[0]["table"].as_str()), (Some("test"), Some("tb1")));
+    assert_eq!(
+        (rows[0]["database"].as_str(), rows[0]["table"].as_str()),
+        (Some("test"), Some("tb1"))
+    );
     assert_eq!(rows[0]["operation"], "INSERT");
 }
 
@@ -223,7 +247,10 @@ fn rows_query_event_text_is_the_rows_query() {
     let recs = jsonl(&f, &[]);
     let rows = row_changes(&recs);
     assert_eq!(rows.len(), 1);
-    assert_eq!(rows[0]["query"], "INSERT INTO `boxercrab` (`title`) VALUES ('hahhhhhhhhh')");
+    assert_eq!(
+        rows[0]["query"],
+        "INSERT INTO `boxercrab` (`title`) VALUES ('hahhhhhhhhh')"
+    );
 }
 
 #[test]
@@ -236,7 +263,10 @@ fn statement_based_file_reports_statements_and_ddl() {
     assert_eq!(statements.len(), 10);
     let last = statements.last().unwrap();
     assert_eq!(last["database"], "foobar");
-    assert_eq!(last["query"], "INSERT INTO test2(x) VALUES(\"Bananas r good\")");
+    assert_eq!(
+        last["query"],
+        "INSERT INTO test2(x) VALUES(\"Bananas r good\")"
+    );
     let ddl = recs.iter().filter(|r| r["event"] == "ddl").count();
     assert_eq!(ddl, 4, "CREATE DATABASE ×2, CREATE TABLE ×2");
     // Every statement is framed by BEGIN … COMMIT(xid).
@@ -270,7 +300,8 @@ fn every_rows_file_in_the_corpus_decodes_like_mariadb_binlog_counts() {
         ];
         let recs = jsonl(&f, &[]);
         let rows = row_changes(&recs);
-        let got = ["INSERT", "UPDATE", "DELETE"].map(|op| rows.iter().filter(|r| r["operation"] == op).count());
+        let got = ["INSERT", "UPDATE", "DELETE"]
+            .map(|op| rows.iter().filter(|r| r["operation"] == op).count());
         assert_eq!(got, want, "{rel}");
     }
 }
@@ -280,11 +311,54 @@ fn gzip_input_is_read_transparently() {
     let Some(f) = corpus_file("binlog-connector-java/mysql-bin.sakila.gz") else {
         return;
     };
-    let out = run(&["parse", "--format", "jsonl", "--table", "sakila.actor", f.to_str().unwrap()]);
+    let out = run(&[
+        "parse",
+        "--format",
+        "jsonl",
+        "--table",
+        "sakila.actor",
+        f.to_str().unwrap(),
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let recs = lines(&out);
     let rows = row_changes(&recs);
     assert_eq!(rows.len(), 200, "sakila has 200 actors");
     assert_eq!(rows[0]["binlog_file"], "mysql-bin.sakila.gz");
     assert_eq!(rows[0]["new_data"]["@2"], "PENELOPE");
+}
+
+#[test]
+fn vector_bit_enum_and_set_values_through_the_cli() {
+    let Some(f) = corpus_file("rust_mysql_common/vector.binlog") else {
+        return;
+    };
+    let recs = jsonl(&f, &["--table", "dtb.foo"]);
+    let rows = row_changes(&recs);
+    assert_eq!(rows[0]["new_data"], json!({"id": 1, "vector_column": [1.1, 2.2, 3.3]}));
+    assert_eq!(rows[1]["new_data"], json!({"id": 2, "vector_column": [1.0, -1.0, 0.0]}));
+    assert_eq!(rows[0]["primary_key"], json!({"id": 1}));
+
+    let Some(f) = corpus_file("rust_mysql_common/mysql_type_bit.000001") else {
+        return;
+    };
+    let recs = jsonl(&f, &[]);
+    let rows = row_changes(&recs);
+    assert_eq!(rows.len(), 1);
+    // BIT(3) b'100', TEXT 'foo', BIT(8) b'100000'.
+    assert_eq!(rows[0]["new_data"], json!({"a": 4, "b": "foo", "c": 32}));
+
+    let Some(f) = corpus_file("rust_mysql_common/mysql-enum-string-set.000001") else {
+        return;
+    };
+    let recs = jsonl(&f, &[]);
+    let rows = row_changes(&recs);
+    assert_eq!(rows.len(), 3);
+    // ENUM index 1 and SET bits 0b0101, then index 2 and bits 0b1010.
+    assert_eq!(rows[0]["new_data"]["f3"], "var1");
+    assert_eq!(rows[0]["new_data"]["f4"], "one,three");
+    assert_eq!(rows[1]["new_data"]["f1"], "field1");
+    assert_eq!(rows[1]["new_data"]["f3"], "variant2");
+    assert_eq!(rows[1]["new_data"]["f4"], "two,four");
+    assert_eq!(rows[2]["operation"], "DELETE");
+    assert_eq!(rows[2]["old_data"], rows[1]["new_data"]);
 }

@@ -166,6 +166,7 @@ impl MariaDb {
                 cmd.arg("--user=root");
             }
             cmd.arg(format!("--datadir={}", datadir.display()))
+                .arg(format!("--tmpdir={}", private_tmpdir(dir)?.display()))
                 .arg(format!("--socket={}", socket.display()))
                 .arg(format!("--port={port}"))
                 .arg("--bind-address=127.0.0.1")
@@ -466,6 +467,7 @@ fn install_datadir(bins: &Binaries, dir: &Path, datadir: &Path) -> Result<()> {
     cmd.arg("--no-defaults")
         .arg("--auth-root-authentication-method=normal")
         .arg(format!("--datadir={}", datadir.display()))
+        .arg(format!("--tmpdir={}", private_tmpdir(dir)?.display()))
         .arg("--skip-test-db")
         .args(INNODB_ARGS);
     if running_as_root() {
@@ -505,6 +507,14 @@ fn make_private_dir() -> Result<PathBuf> {
             Err(e) => return Err(e).with_context(|| format!("creating {}", dir.display())),
         }
     }
+}
+
+/// The server's own temp directory: with the shared /tmp, concurrent
+/// bootstraps were seen to lose each other's `#sql-temptable-*` files.
+fn private_tmpdir(dir: &Path) -> Result<PathBuf> {
+    let tmp = dir.join("tmp");
+    std::fs::create_dir_all(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+    Ok(tmp)
 }
 
 fn free_port() -> Result<u16> {

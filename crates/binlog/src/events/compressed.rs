@@ -45,7 +45,9 @@ pub fn decompress_body(
     out: &mut Vec<u8>,
 ) -> Result<u8, BodyError> {
     let plain = plain_type(compressed_type).ok_or_else(|| {
-        BodyError::Invalid(format!("event type {compressed_type} is not a compressed event"))
+        BodyError::Invalid(format!(
+            "event type {compressed_type} is not a compressed event"
+        ))
     })?;
     let prefix_len = if plain == et::QUERY {
         query_prefix_len(body, fde)?
@@ -109,22 +111,30 @@ pub fn inflate(src: &[u8], out: &mut Vec<u8>) -> Result<(), BodyError> {
     let mut r = ByteReader::new(src);
     let head = r.u8()?;
     if head & 0xe0 != 0x80 {
-        return Err(BodyError::Invalid(format!("bad compressed header byte {head:#04x}")));
+        return Err(BodyError::Invalid(format!(
+            "bad compressed header byte {head:#04x}"
+        )));
     }
     let algorithm = (head & 0x70) >> 4;
     if algorithm != 0 {
-        return Err(BodyError::Invalid(format!("unknown compression algorithm {algorithm}")));
+        return Err(BodyError::Invalid(format!(
+            "unknown compression algorithm {algorithm}"
+        )));
     }
     let len_len = (head & 0x07) as usize;
     if !(1..=4).contains(&len_len) {
-        return Err(BodyError::Invalid(format!("bad compressed length size {len_len}")));
+        return Err(BodyError::Invalid(format!(
+            "bad compressed length size {len_len}"
+        )));
     }
     let len = r
         .take(len_len)?
         .iter()
         .fold(0usize, |acc, &b| (acc << 8) | b as usize);
     if len == 0 || len > MAX_UNCOMPRESSED {
-        return Err(BodyError::Invalid(format!("implausible uncompressed length {len}")));
+        return Err(BodyError::Invalid(format!(
+            "implausible uncompressed length {len}"
+        )));
     }
     let before = out.len();
     // Read at most one byte more than announced, so a lying length is
@@ -191,15 +201,25 @@ pub(crate) mod tests {
         q.extend_from_slice(b"db\0");
         q.extend_from_slice(&deflate(b"INSERT INTO t VALUES (1)"));
         let mut out = vec![];
-        assert_eq!(decompress_body(&q, et::MARIA_QUERY_COMPRESSED, &fde, &mut out).unwrap(), et::QUERY);
+        assert_eq!(
+            decompress_body(&q, et::MARIA_QUERY_COMPRESSED, &fde, &mut out).unwrap(),
+            et::QUERY
+        );
         assert!(out.ends_with(b"db\0INSERT INTO t VALUES (1)"));
 
         let mut rows = vec![1, 0, 0, 0, 0, 0, 1, 0, 2, 0xff, 0xff];
         rows.extend_from_slice(&deflate(&[0xfc, 1, 0, 0, 0, 2, 0, 0, 0]));
-        let plain = decompress_body(&rows, et::MARIA_UPDATE_ROWS_COMPRESSED_V1, &fde, &mut out).unwrap();
+        let plain =
+            decompress_body(&rows, et::MARIA_UPDATE_ROWS_COMPRESSED_V1, &fde, &mut out).unwrap();
         assert_eq!(plain, et::UPDATE_ROWS_V1);
         assert_eq!(&out[..11], &rows[..11]);
         assert_eq!(&out[11..], &[0xfc, 1, 0, 0, 0, 2, 0, 0, 0]);
-        assert!(decompress_body(&rows[..5], et::MARIA_WRITE_ROWS_COMPRESSED_V1, &fde, &mut out).is_err());
+        assert!(decompress_body(
+            &rows[..5],
+            et::MARIA_WRITE_ROWS_COMPRESSED_V1,
+            &fde,
+            &mut out
+        )
+        .is_err());
     }
 }

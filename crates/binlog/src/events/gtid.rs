@@ -78,7 +78,11 @@ impl<'a> GtidEvent<'a> {
 
     /// GTID_LOG_EVENT or ANONYMOUS_GTID_LOG_EVENT (`anonymous`).
     pub fn parse(body: &'a [u8], anonymous: bool) -> Result<Self, BodyError> {
-        let kind = if anonymous { GtidKind::Anonymous } else { GtidKind::Gtid };
+        let kind = if anonymous {
+            GtidKind::Anonymous
+        } else {
+            GtidKind::Gtid
+        };
         let mut e = GtidEvent::empty(kind);
         let mut r = ByteReader::new(body);
         e.flags = r.u8()?;
@@ -165,7 +169,10 @@ impl<'a> GtidEvent<'a> {
                         .map_err(|_| BodyError::Invalid("GTID tag is not UTF-8".into()))?;
                     e.tag = Some(tag);
                 }
-                4 => e.last_committed = Some(non_negative(read_varlen_i64(&mut f)?, "last_committed")?),
+                4 => {
+                    e.last_committed =
+                        Some(non_negative(read_varlen_i64(&mut f)?, "last_committed")?)
+                }
                 5 => {
                     e.sequence_number =
                         Some(non_negative(read_varlen_i64(&mut f)?, "sequence_number")?)
@@ -231,10 +238,11 @@ pub fn format_uuid(u: &[u8; 16]) -> String {
 /// byte count; the value is the little-endian integer shifted right by
 /// that count. A first byte of 0xff means eight raw bytes follow.
 pub fn read_varlen_u64(r: &mut ByteReader<'_>) -> Result<u64, BodyError> {
-    let first = *r
-        .rest()
-        .first()
-        .ok_or(BodyError::Short { at: r.position(), needed: 1, available: 0 })?;
+    let first = *r.rest().first().ok_or(BodyError::Short {
+        at: r.position(),
+        needed: 1,
+        available: 0,
+    })?;
     let len = first.trailing_ones() as usize + 1;
     if len == 9 {
         r.skip(1)?;
@@ -248,11 +256,16 @@ pub fn read_varlen_u64(r: &mut ByteReader<'_>) -> Result<u64, BodyError> {
 pub fn read_varlen_i64(r: &mut ByteReader<'_>) -> Result<i64, BodyError> {
     let u = read_varlen_u64(r)?;
     let magnitude = (u >> 1) as i64;
-    Ok(if u & 1 != 0 { -magnitude - 1 } else { magnitude })
+    Ok(if u & 1 != 0 {
+        -magnitude - 1
+    } else {
+        magnitude
+    })
 }
 
 fn read_varlen_u32(r: &mut ByteReader<'_>) -> Result<u32, BodyError> {
-    u32::try_from(read_varlen_u64(r)?).map_err(|_| BodyError::Invalid("value exceeds 32 bits".into()))
+    u32::try_from(read_varlen_u64(r)?)
+        .map_err(|_| BodyError::Invalid("value exceeds 32 bits".into()))
 }
 
 /// One UUID (and, in the tagged format, tag) of a GTID set, with its
@@ -292,7 +305,11 @@ pub fn parse_gtid_set(body: &[u8]) -> Result<Vec<GtidSetEntry<'_>>, BodyError> {
     let mut r = ByteReader::new(body);
     let head = r.u64()?;
     let tagged = head >> 56 != 0;
-    let n_sids = if tagged { (head >> 8) & ((1 << 48) - 1) } else { head };
+    let n_sids = if tagged {
+        (head >> 8) & ((1 << 48) - 1)
+    } else {
+        head
+    };
     let mut entries = Vec::new();
     // Each iteration consumes input, so a corrupt count fails fast
     // instead of allocating.
@@ -314,7 +331,11 @@ pub fn parse_gtid_set(body: &[u8]) -> Result<Vec<GtidSetEntry<'_>>, BodyError> {
             let end = non_negative(r.i64()?, "interval end")?;
             intervals.push((start, end));
         }
-        entries.push(GtidSetEntry { uuid, tag, intervals });
+        entries.push(GtidSetEntry {
+            uuid,
+            tag,
+            intervals,
+        });
     }
     Ok(entries)
 }
@@ -359,7 +380,18 @@ mod tests {
 
     #[test]
     fn varlen_roundtrip() {
-        for v in [0u64, 1, 5, 127, 128, 16383, 16384, 1 << 40, u64::MAX >> 8, u64::MAX] {
+        for v in [
+            0u64,
+            1,
+            5,
+            127,
+            128,
+            16383,
+            16384,
+            1 << 40,
+            u64::MAX >> 8,
+            u64::MAX,
+        ] {
             let b = varlen(v);
             let mut r = ByteReader::new(&b);
             assert_eq!(read_varlen_u64(&mut r).unwrap(), v, "{v}");
@@ -429,7 +461,10 @@ mod tests {
         }
         let p = PreviousGtidsEvent::parse(&b).unwrap();
         assert_eq!(p.entries[0].intervals, vec![(1, 5), (7, 8)]);
-        assert_eq!(p.to_gtid_set_string(), "11111111-1111-1111-1111-111111111111:1-4:7");
+        assert_eq!(
+            p.to_gtid_set_string(),
+            "11111111-1111-1111-1111-111111111111:1-4:7"
+        );
         // A huge count backed by no data fails without allocating.
         let mut huge = u64::MAX.to_le_bytes().to_vec();
         huge[7] = 0;

@@ -49,7 +49,10 @@ mod tests {
         let e = IncidentEvent::parse(&[0x42, 0, 0], &fde).unwrap();
         assert_eq!((e.incident, e.message), (66, &b""[..]));
         let e = IncidentEvent::parse(&[1, 0, 4, b'l', b'o', b's', b't'], &fde).unwrap();
-        assert_eq!((e.incident, e.message_str().as_ref()), (INCIDENT_LOST_EVENTS, "lost"));
+        assert_eq!(
+            (e.incident, e.message_str().as_ref()),
+            (INCIDENT_LOST_EVENTS, "lost")
+        );
         assert!(IncidentEvent::parse(&[1, 0, 9, b'x'], &fde).is_err());
     }
 }

@@ -72,10 +72,16 @@ mod tests {
         let mut b = vec![2];
         b.extend_from_slice(&10u64.to_le_bytes());
         let e = IntVarEvent::parse(&b, &fde).unwrap();
-        assert_eq!((e.kind, e.value, e.name()), (IntVarKind::InsertId, 10, "INSERT_ID"));
+        assert_eq!(
+            (e.kind, e.value, e.name()),
+            (IntVarKind::InsertId, 10, "INSERT_ID")
+        );
         let mut b = 1u64.to_le_bytes().to_vec();
         b.extend_from_slice(&2u64.to_le_bytes());
-        assert_eq!(RandEvent::parse(&b, &fde).unwrap(), RandEvent { seed1: 1, seed2: 2 });
+        assert_eq!(
+            RandEvent::parse(&b, &fde).unwrap(),
+            RandEvent { seed1: 1, seed2: 2 }
+        );
         assert!(RandEvent::parse(&b[..12], &fde).is_err());
     }
 }

@@ -46,7 +46,8 @@ impl<'a> SqlEx<'a> {
                 let len = r.u8()? as usize;
                 r.take(len)
             };
-            let (field_term, enclosed, line_term, line_start, escaped) = (s()?, s()?, s()?, s()?, s()?);
+            let (field_term, enclosed, line_term, line_start, escaped) =
+                (s()?, s()?, s()?, s()?, s()?);
             Ok(SqlEx {
                 field_term,
                 enclosed,
@@ -57,7 +58,13 @@ impl<'a> SqlEx<'a> {
             })
         } else {
             let b = r.take(7)?;
-            let one = |i: usize, empty: u8| if b[6] & empty != 0 { &b[i..i] } else { &b[i..i + 1] };
+            let one = |i: usize, empty: u8| {
+                if b[6] & empty != 0 {
+                    &b[i..i]
+                } else {
+                    &b[i..i + 1]
+                }
+            };
             Ok(SqlEx {
                 field_term: one(0, FIELD_TERM_EMPTY),
                 enclosed: one(1, ENCLOSED_EMPTY),
@@ -91,7 +98,11 @@ pub struct LoadEvent<'a> {
 
 impl<'a> LoadEvent<'a> {
     /// `type_code` is LOAD, NEW_LOAD or CREATE_FILE.
-    pub fn parse(body: &'a [u8], type_code: u8, fde: &FormatDescription) -> Result<Self, BodyError> {
+    pub fn parse(
+        body: &'a [u8],
+        type_code: u8,
+        fde: &FormatDescription,
+    ) -> Result<Self, BodyError> {
         let load_header_len = fde
             .post_header_len(et::LOAD)
             .map_or(LOAD_HEADER_LEN, |l| l as usize);
@@ -162,7 +173,11 @@ pub struct AppendBlockEvent<'a> {
 }
 
 impl<'a> AppendBlockEvent<'a> {
-    pub fn parse(body: &'a [u8], type_code: u8, fde: &FormatDescription) -> Result<Self, BodyError> {
+    pub fn parse(
+        body: &'a [u8],
+        type_code: u8,
+        fde: &FormatDescription,
+    ) -> Result<Self, BodyError> {
         let mut r = ByteReader::new(body);
         let post_header_len = fde.post_header_len(type_code).unwrap_or(4) as usize;
         let mut ph = ByteReader::new(r.take(post_header_len.max(4))?);
@@ -206,7 +221,15 @@ mod tests {
     #[test]
     fn old_load_event() {
         let mut b = load_post_header("t1", "test", 2);
-        b.extend_from_slice(&[b'\t', b'"', b'\n', b' ', b'\\', 0, LINE_START_EMPTY | ENCLOSED_EMPTY]);
+        b.extend_from_slice(&[
+            b'\t',
+            b'"',
+            b'\n',
+            b' ',
+            b'\\',
+            0,
+            LINE_START_EMPTY | ENCLOSED_EMPTY,
+        ]);
         b.extend_from_slice(&[1, 2]);
         b.extend_from_slice(b"a\0bc\0t1\0test\0/tmp/x.txt");
         let fde = FormatDescription::for_old_binlog(3, "4.0.18", 0);

@@ -193,7 +193,9 @@ pub struct BinlogCheckpointEvent<'a> {
 impl<'a> BinlogCheckpointEvent<'a> {
     pub fn parse(body: &'a [u8], fde: &FormatDescription) -> Result<Self, BodyError> {
         let mut r = ByteReader::new(body);
-        let post_header_len = fde.post_header_len(et::MARIA_BINLOG_CHECKPOINT).unwrap_or(4) as usize;
+        let post_header_len = fde
+            .post_header_len(et::MARIA_BINLOG_CHECKPOINT)
+            .unwrap_or(4) as usize;
         let mut ph = ByteReader::new(r.take(post_header_len.max(4))?);
         let len = ph.u32()? as usize;
         Ok(BinlogCheckpointEvent { file: r.take(len)? })
@@ -266,7 +268,10 @@ mod tests {
         let e = MariaGtidEvent::parse(&b).unwrap();
         assert!(e.is_prepared_xa());
         let xid = e.xid.unwrap();
-        assert_eq!((xid.format_id, xid.gtrid, xid.bqual), (1, &b"trx"[..], &b"b"[..]));
+        assert_eq!(
+            (xid.format_id, xid.gtrid, xid.bqual),
+            (1, &b"trx"[..], &b"b"[..])
+        );
         assert_eq!(e.extra_engines, Some(2));
         assert_eq!(e.start_alter_seq_no, Some(99));
         let mut bad = tail.clone();
@@ -284,14 +289,20 @@ mod tests {
         }
         let l = GtidListEvent::parse(&b).unwrap();
         assert_eq!(l.flags, 2);
-        assert_eq!(l.gtids.iter().map(|g| g.to_string()).collect::<Vec<_>>(), ["0-1-2", "1-10-12"]);
+        assert_eq!(
+            l.gtids.iter().map(|g| g.to_string()).collect::<Vec<_>>(),
+            ["0-1-2", "1-10-12"]
+        );
         assert!(GtidListEvent::parse(&b[..20]).is_err());
         assert!(GtidListEvent::parse(&0x0fff_ffffu32.to_le_bytes()).is_err());
 
         let fde = FormatDescription::default_v4(ChecksumAlg::Off);
         let mut c = 16u32.to_le_bytes().to_vec();
         c.extend_from_slice(b"mariadb-bin.0001");
-        assert_eq!(BinlogCheckpointEvent::parse(&c, &fde).unwrap().file_str(), "mariadb-bin.0001");
+        assert_eq!(
+            BinlogCheckpointEvent::parse(&c, &fde).unwrap().file_str(),
+            "mariadb-bin.0001"
+        );
         assert!(BinlogCheckpointEvent::parse(&c[..10], &fde).is_err());
 
         let mut s = vec![1];

@@ -32,7 +32,9 @@ pub use heartbeat::HeartbeatEvent;
 pub use incident::IncidentEvent;
 pub use intvar::{IntVarEvent, IntVarKind, RandEvent};
 pub use load::{AppendBlockEvent, FileIdEvent, LoadEvent, SqlEx};
-pub use mariadb::{BinlogCheckpointEvent, GtidListEvent, MariaGtid, MariaGtidEvent, StartEncryptionEvent};
+pub use mariadb::{
+    BinlogCheckpointEvent, GtidListEvent, MariaGtid, MariaGtidEvent, StartEncryptionEvent,
+};
 pub use payload::{PayloadCompression, TransactionPayloadEvent};
 pub use query::{ExecuteLoadQueryEvent, QueryEvent, StatusVars};
 pub use rotate::RotateEvent;
@@ -86,7 +88,9 @@ pub enum Event<'a> {
     /// An event the server marked ignorable (LOG_EVENT_IGNORABLE_F) whose
     /// type this decoder does not know, IGNORABLE_LOG_EVENT itself, and
     /// Aurora's padding: nothing to decode, safe to skip.
-    Ignored { type_code: u8 },
+    Ignored {
+        type_code: u8,
+    },
 }
 
 /// True if [`Event::decode`] knows the (normalized) type code.
@@ -100,7 +104,11 @@ impl<'a> Event<'a> {
     /// Decode the body of an event of (normalized) type `type_code`.
     /// MariaDB's compressed types must be decompressed first (see
     /// [`compressed::decompress_body`]); unknown types are an error.
-    pub fn decode(type_code: u8, body: &'a [u8], fde: &FormatDescription) -> Result<Self, BodyError> {
+    pub fn decode(
+        type_code: u8,
+        body: &'a [u8],
+        fde: &FormatDescription,
+    ) -> Result<Self, BodyError> {
         Ok(match type_code {
             et::START_V3 => Event::StartV3(StartV3Event::parse(body)?),
             et::QUERY => Event::Query(QueryEvent::parse(body, fde)?),
@@ -118,8 +126,12 @@ impl<'a> Event<'a> {
                 Event::FormatDescription(FormatDescription::parse_with(body, false)?)
             }
             et::XID => Event::Xid(XidEvent::parse(body, fde)?),
-            et::BEGIN_LOAD_QUERY => Event::BeginLoadQuery(AppendBlockEvent::parse(body, type_code, fde)?),
-            et::EXECUTE_LOAD_QUERY => Event::ExecuteLoadQuery(ExecuteLoadQueryEvent::parse(body, fde)?),
+            et::BEGIN_LOAD_QUERY => {
+                Event::BeginLoadQuery(AppendBlockEvent::parse(body, type_code, fde)?)
+            }
+            et::EXECUTE_LOAD_QUERY => {
+                Event::ExecuteLoadQuery(ExecuteLoadQueryEvent::parse(body, fde)?)
+            }
             et::TABLE_MAP => Event::TableMap(Arc::new(TableMap::parse(body, fde)?)),
             et::PRE_GA_WRITE_ROWS..=et::DELETE_ROWS_V1
             | et::WRITE_ROWS..=et::DELETE_ROWS
@@ -138,12 +150,20 @@ impl<'a> Event<'a> {
             }
             et::VIEW_CHANGE => Event::ViewChange(ViewChangeEvent::parse(body, fde)?),
             et::XA_PREPARE => Event::XaPrepare(XaPrepareEvent::parse(body, fde)?),
-            et::TRANSACTION_PAYLOAD => Event::TransactionPayload(TransactionPayloadEvent::parse(body)?),
-            et::MARIA_ANNOTATE_ROWS => Event::AnnotateRows(RowsQueryEvent::parse_annotate_rows(body)?),
-            et::MARIA_BINLOG_CHECKPOINT => Event::BinlogCheckpoint(BinlogCheckpointEvent::parse(body, fde)?),
+            et::TRANSACTION_PAYLOAD => {
+                Event::TransactionPayload(TransactionPayloadEvent::parse(body)?)
+            }
+            et::MARIA_ANNOTATE_ROWS => {
+                Event::AnnotateRows(RowsQueryEvent::parse_annotate_rows(body)?)
+            }
+            et::MARIA_BINLOG_CHECKPOINT => {
+                Event::BinlogCheckpoint(BinlogCheckpointEvent::parse(body, fde)?)
+            }
             et::MARIA_GTID => Event::MariaGtid(MariaGtidEvent::parse(body)?),
             et::MARIA_GTID_LIST => Event::MariaGtidList(GtidListEvent::parse(body)?),
-            et::MARIA_START_ENCRYPTION => Event::StartEncryption(StartEncryptionEvent::parse(body)?),
+            et::MARIA_START_ENCRYPTION => {
+                Event::StartEncryption(StartEncryptionEvent::parse(body)?)
+            }
             et::MARIA_QUERY_COMPRESSED..=et::MARIA_DELETE_ROWS_COMPRESSED => {
                 return Err(BodyError::Invalid(
                     "compressed event must be decompressed before decoding".into(),

@@ -144,7 +144,9 @@ impl<'a> StatusVars<'a> {
         while !r.is_empty() {
             let code = r.u8()?;
             let overrun = |e: BodyError| {
-                BodyError::Invalid(format!("status variable {code} overruns the status block: {e}"))
+                BodyError::Invalid(format!(
+                    "status variable {code} overruns the status block: {e}"
+                ))
             };
             let mut field = || -> Result<bool, BodyError> {
                 match code {
@@ -203,7 +205,9 @@ impl<'a> StatusVars<'a> {
                         v.explicit_defaults_for_timestamp = Some(r.u8()? != 0)
                     }
                     DDL_LOGGED_WITH_XID => v.ddl_xid = Some(r.u64()?),
-                    DEFAULT_COLLATION_FOR_UTF8MB4 => v.default_collation_for_utf8mb4 = Some(r.u16()?),
+                    DEFAULT_COLLATION_FOR_UTF8MB4 => {
+                        v.default_collation_for_utf8mb4 = Some(r.u16()?)
+                    }
                     SQL_REQUIRE_PRIMARY_KEY => v.sql_require_primary_key = Some(r.u8()?),
                     DEFAULT_TABLE_ENCRYPTION => v.default_table_encryption = Some(r.u8()?),
                     HRNOW => v.hrnow = Some(r.u24()?),
@@ -295,7 +299,11 @@ impl<'a> QueryEvent<'a> {
         })?;
         match r.u8() {
             Ok(0) => {}
-            _ => return Err(BodyError::Invalid("schema name is not NUL-terminated".into())),
+            _ => {
+                return Err(BodyError::Invalid(
+                    "schema name is not NUL-terminated".into(),
+                ))
+            }
         }
         let query = r.take_rest();
         Ok((
@@ -410,7 +418,9 @@ mod tests {
         s.extend_from_slice(&5u64.to_le_bytes());
         s.push(10);
         s.extend_from_slice(&99u32.to_le_bytes());
-        s.extend_from_slice(&[11, 4, b'r', b'o', b'o', b't', 9, b'l', b'o', b'c', b'a', b'l', b'h', b'o', b's', b't']);
+        s.extend_from_slice(&[
+            11, 4, b'r', b'o', b'o', b't', 9, b'l', b'o', b'c', b'a', b'l', b'h', b'o', b's', b't',
+        ]);
         s.extend_from_slice(&[12, 2, b'a', 0, b'b', b'c', 0]);
         s.extend_from_slice(&[13, 1, 2, 3]);
         s.extend_from_slice(&[16, 1]);
@@ -439,14 +449,24 @@ mod tests {
         assert_eq!(v.auto_increment, Some((2, 1)));
         assert_eq!(
             v.charset,
-            Some(QueryCharset { client: 33, collation_connection: 45, collation_server: 8 })
+            Some(QueryCharset {
+                client: 33,
+                collation_connection: 45,
+                collation_server: 8
+            })
         );
         assert_eq!(v.time_zone, Some(&b"+00:00"[..]));
         assert_eq!(v.lc_time_names, Some(1));
         assert_eq!(v.charset_database, Some(28));
         assert_eq!(v.table_map_for_update, Some(5));
         assert_eq!(v.master_data_written, Some(99));
-        assert_eq!(v.invoker, Some(Invoker { user: b"root", host: b"localhost" }));
+        assert_eq!(
+            v.invoker,
+            Some(Invoker {
+                user: b"root",
+                host: b"localhost"
+            })
+        );
         let names: Vec<_> = v.updated_db_names.unwrap().names().collect();
         assert_eq!(names, vec![&b"a"[..], &b"bc"[..]]);
         assert_eq!(v.microseconds, Some(0x030201));

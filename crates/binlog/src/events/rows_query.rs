@@ -18,7 +18,9 @@ impl<'a> RowsQueryEvent<'a> {
     pub fn parse_rows_query(body: &'a [u8]) -> Result<Self, BodyError> {
         let mut r = ByteReader::new(body);
         r.skip(1)?;
-        Ok(RowsQueryEvent { query: r.take_rest() })
+        Ok(RowsQueryEvent {
+            query: r.take_rest(),
+        })
     }
 
     /// ANNOTATE_ROWS: the text is the whole body.
@@ -40,6 +42,11 @@ mod tests {
         let e = RowsQueryEvent::parse_rows_query(b"\x05INSERT").unwrap();
         assert_eq!(e.query_str(), "INSERT");
         assert!(RowsQueryEvent::parse_rows_query(b"").is_err());
-        assert_eq!(RowsQueryEvent::parse_annotate_rows(b"UPDATE t").unwrap().query, b"UPDATE t");
+        assert_eq!(
+            RowsQueryEvent::parse_annotate_rows(b"UPDATE t")
+                .unwrap()
+                .query,
+            b"UPDATE t"
+        );
     }
 }

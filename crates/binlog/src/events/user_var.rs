@@ -27,15 +27,26 @@ pub mod value_type {
 pub enum UserVarValue<'a> {
     Null,
     /// Bytes in the variable's character set (`charset` is a collation id).
-    String { charset: u32, bytes: &'a [u8] },
+    String {
+        charset: u32,
+        bytes: &'a [u8],
+    },
     Real(f64),
     Int(i64),
     UInt(u64),
     /// Binary DECIMAL of `precision` digits, `scale` after the point
     /// (the server's `decimal2bin` form).
-    Decimal { precision: u8, scale: u8, bin: &'a [u8] },
+    Decimal {
+        precision: u8,
+        scale: u8,
+        bin: &'a [u8],
+    },
     /// A value type this decoder does not know, kept as bytes.
-    Other { type_code: u8, charset: u32, bytes: &'a [u8] },
+    Other {
+        type_code: u8,
+        charset: u32,
+        bytes: &'a [u8],
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -66,7 +77,10 @@ impl<'a> UserVarEvent<'a> {
         let flags = if r.is_empty() { 0 } else { r.u8()? };
         let fixed8 = |what: &str| -> Result<[u8; 8], BodyError> {
             bytes.try_into().map_err(|_| {
-                BodyError::Invalid(format!("{what} user variable has {} bytes, not 8", bytes.len()))
+                BodyError::Invalid(format!(
+                    "{what} user variable has {} bytes, not 8",
+                    bytes.len()
+                ))
             })
         };
         let value = match type_code {
@@ -140,7 +154,10 @@ mod tests {
         assert_eq!(p(&body("n", None, None)).unwrap(), UserVarValue::Null);
         assert_eq!(
             p(&body("s", Some((0, 33, b"test blog")), Some(0))).unwrap(),
-            UserVarValue::String { charset: 33, bytes: b"test blog" }
+            UserVarValue::String {
+                charset: 33,
+                bytes: b"test blog"
+            }
         );
         assert_eq!(
             p(&body("r", Some((1, 33, &2.5f64.to_le_bytes())), Some(0))).unwrap(),
@@ -151,7 +168,12 @@ mod tests {
             UserVarValue::Int(-5)
         );
         assert_eq!(
-            p(&body("u", Some((2, 33, &u64::MAX.to_le_bytes())), Some(UNSIGNED_F))).unwrap(),
+            p(&body(
+                "u",
+                Some((2, 33, &u64::MAX.to_le_bytes())),
+                Some(UNSIGNED_F)
+            ))
+            .unwrap(),
             UserVarValue::UInt(u64::MAX)
         );
         // Pre-5.1: no flags byte at all.
@@ -161,7 +183,11 @@ mod tests {
         );
         assert_eq!(
             p(&body("d", Some((4, 33, &[3, 2, 129, 0])), Some(0))).unwrap(),
-            UserVarValue::Decimal { precision: 3, scale: 2, bin: &[129, 0] }
+            UserVarValue::Decimal {
+                precision: 3,
+                scale: 2,
+                bin: &[129, 0]
+            }
         );
         assert!(p(&body("i", Some((2, 33, &[1, 2])), Some(0))).is_err());
         let b = body("s", Some((0, 33, b"abc")), None);

@@ -39,7 +39,12 @@ impl XaXid<'_> {
         fn hex(b: &[u8]) -> String {
             b.iter().map(|x| format!("{x:02x}")).collect()
         }
-        format!("X'{}',X'{}',{}", hex(self.gtrid), hex(self.bqual), self.format_id)
+        format!(
+            "X'{}',X'{}',{}",
+            hex(self.gtrid),
+            hex(self.bqual),
+            self.format_id
+        )
     }
 }
 
@@ -97,7 +102,14 @@ mod tests {
         let fde = FormatDescription::default_v4(ChecksumAlg::Off);
         let e = XaPrepareEvent::parse(&b, &fde).unwrap();
         assert!(!e.one_phase);
-        assert_eq!(e.xid, XaXid { format_id: 1, gtrid: b"abc", bqual: b"xy" });
+        assert_eq!(
+            e.xid,
+            XaXid {
+                format_id: 1,
+                gtrid: b"abc",
+                bqual: b"xy"
+            }
+        );
         assert_eq!(e.xid.to_sql(), "X'616263',X'7879',1");
         b[0] = 1;
         assert!(XaPrepareEvent::parse(&b, &fde).unwrap().one_phase);

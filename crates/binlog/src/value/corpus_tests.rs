@@ -193,8 +193,8 @@ fn parse_table_map(body: &[u8], short_ids: bool) -> Result<(u64, Table), BodyErr
     let is_char = |c: &ColumnDef| {
         matches!(
             c.real_type(),
-            ct::STRING | ct::VARCHAR | ct::VAR_STRING | ct::BLOB | ct::GEOMETRY
-        ) && !(c.type_code == ct::GEOMETRY)
+            ct::STRING | ct::VARCHAR | ct::VAR_STRING | ct::BLOB
+        )
     };
     let is_enum_set = |c: &ColumnDef| matches!(c.real_type(), ct::ENUM | ct::SET);
     while !r.is_empty() {
@@ -820,4 +820,53 @@ fn dump_rows() {
     if let Ok(f) = std::env::var("DUMP") {
         dump(&f);
     }
+}
+
+/// Rough decode + render throughput on a binlog (`PERF=/path`); run with
+/// `--release --ignored --nocapture`.
+#[test]
+#[ignore = "throughput measurement; set PERF to a binlog path"]
+fn decode_and_render_throughput() {
+    let Ok(path) = std::env::var("PERF") else {
+        return;
+    };
+    let data = std::fs::read(&path).unwrap();
+    let (rows, tables) = rows_of_bytes(&path, &data);
+    let values: usize = rows
+        .iter()
+        .map(|r| [&r.before, &r.after].into_iter().flatten().map(|i| i.len()).sum::<usize>())
+        .sum();
+    let rounds = 20;
+    let start = std::time::Instant::now();
+    for _ in 0..rounds {
+        let (rows, _) = rows_of_bytes(&path, &data);
+        std::hint::black_box(rows);
+    }
+    let decode = start.elapsed();
+    let start = std::time::Instant::now();
+    let mut out = Vec::with_capacity(1 << 20);
+    for _ in 0..rounds {
+        for row in &rows {
+            let t = tables.iter().find(|t| t.name == row.table).unwrap();
+            out.clear();
+            for img in [&row.before, &row.after].into_iter().flatten() {
+                for (v, c) in img.iter().zip(&t.columns) {
+                    if let Some(v) = v {
+                        crate::value::write_json_value(&mut out, v, c);
+                        out.push(b',');
+                    }
+                }
+            }
+            std::hint::black_box(&out);
+        }
+    }
+    let render = start.elapsed();
+    let n = (rows.len() * rounds) as f64;
+    eprintln!(
+        "{} rows, {} values: decode (incl. walking + into_owned) {:.2} M rows/s, render JSON {:.2} M rows/s",
+        rows.len(),
+        values,
+        n / decode.as_secs_f64() / 1e6,
+        n / render.as_secs_f64() / 1e6
+    );
 }

@@ -747,7 +747,7 @@ mod tests {
             0xFFFF,
         ];
         let mut seed = 0x1234_5678u32;
-        let mut data = vec![0u8; 64];
+        let mut data = [0u8; 64];
         for t in types {
             for m in metas {
                 for charset in [None, Some(8), Some(63), Some(255)] {

@@ -1364,7 +1364,7 @@ pub(crate) mod tests {
         assert_eq!(dbl(1e-15), "0.000000000000001");
         assert_eq!(dbl(1e-16), "1e-16");
         assert_eq!(dbl(1.5e-20), "1.5e-20");
-        assert_eq!(dbl(3.14159), "3.14159");
+        assert_eq!(dbl(123.456), "123.456");
         assert_eq!(dbl(f64::MAX), "1.7976931348623157e308");
         assert_eq!(dbl(5e-324), "5e-324");
         assert_eq!(dbl(f64::NAN), "null");

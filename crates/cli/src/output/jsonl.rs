@@ -68,7 +68,10 @@ impl TableKeys {
         t.database == other.database
             && t.table == other.table
             && t.columns.len() == other.columns.len()
-            && t.columns.iter().zip(&other.columns).all(|(a, b)| a.name == b.name)
+            && t.columns
+                .iter()
+                .zip(&other.columns)
+                .all(|(a, b)| a.name == b.name)
     }
 }
 
@@ -233,7 +236,12 @@ fn write_primary_key(out: &mut Vec<u8>, image: Option<&[Option<Value<'_>>]>, key
 
 /// `"changes":{…}`: columns whose value differs between the images, and
 /// columns only in the after image (old value not logged: `new` only).
-fn write_changes(out: &mut Vec<u8>, before: &[Option<Value<'_>>], after: &[Option<Value<'_>>], keys: &TableKeys) {
+fn write_changes(
+    out: &mut Vec<u8>,
+    before: &[Option<Value<'_>>],
+    after: &[Option<Value<'_>>],
+    keys: &TableKeys,
+) {
     out.extend_from_slice(b",\"changes\":{");
     let mut first = true;
     for (i, new) in after.iter().enumerate() {
@@ -334,7 +342,13 @@ impl<W: Write> Sink for JsonlSink<W> {
         self.emit(&rec)
     }
 
-    fn statement(&mut self, ctx: &Ctx<'_>, kind: StatementRecord, schema: &str, sql: &str) -> io::Result<()> {
+    fn statement(
+        &mut self,
+        ctx: &Ctx<'_>,
+        kind: StatementRecord,
+        schema: &str,
+        sql: &str,
+    ) -> io::Result<()> {
         let mut rec = Vec::with_capacity(160 + sql.len());
         let event = match kind {
             StatementRecord::Ddl => "ddl",
@@ -418,7 +432,11 @@ impl<W: Write> JsonlSink<W> {
                 self.streaming = true;
             }
             // Row records go into `held`, or `direct` once streaming.
-            let out = if self.streaming { &mut direct } else { &mut self.held };
+            let out = if self.streaming {
+                &mut direct
+            } else {
+                &mut self.held
+            };
             out.extend_from_slice(prefix);
             let before = row.before.as_deref();
             let after = row.after.as_deref();

@@ -71,7 +71,13 @@ pub trait Sink {
     fn opening(&mut self, ctx: &Ctx<'_>, opening: &Opening) -> io::Result<()>;
     /// `XA END`.
     fn xa_end(&mut self, ctx: &Ctx<'_>, xid: &XaId) -> io::Result<()>;
-    fn statement(&mut self, ctx: &Ctx<'_>, kind: StatementRecord, schema: &str, sql: &str) -> io::Result<()>;
+    fn statement(
+        &mut self,
+        ctx: &Ctx<'_>,
+        kind: StatementRecord,
+        schema: &str,
+        sql: &str,
+    ) -> io::Result<()>;
     /// The end of a transaction that had output (XID/COMMIT/ROLLBACK/XA …).
     fn ending(&mut self, ctx: &Ctx<'_>, ending: &Ending<'_>) -> io::Result<()>;
     /// The transaction stops without an end event (file ends, decode error):

@@ -127,7 +127,9 @@ impl<W: Write> Sink for TextSink<W> {
         quote_ident(&mut name, &table.table);
         let (verb, first, second): (&[u8], &[u8], &[u8]) = match rows.kind {
             RowsKind::Write => (b"### INSERT INTO ", b"### SET\n", b""),
-            RowsKind::Update | RowsKind::PartialUpdate => (b"### UPDATE ", b"### WHERE\n", b"### SET\n"),
+            RowsKind::Update | RowsKind::PartialUpdate => {
+                (b"### UPDATE ", b"### WHERE\n", b"### SET\n")
+            }
             RowsKind::Delete => (b"### DELETE FROM ", b"### WHERE\n", b""),
         };
         let mut iter = rows.rows(table, ctx.pos);
@@ -187,7 +189,13 @@ impl<W: Write> Sink for TextSink<W> {
         self.flush_buf()
     }
 
-    fn statement(&mut self, ctx: &Ctx<'_>, _kind: StatementRecord, schema: &str, sql: &str) -> io::Result<()> {
+    fn statement(
+        &mut self,
+        ctx: &Ctx<'_>,
+        _kind: StatementRecord,
+        schema: &str,
+        sql: &str,
+    ) -> io::Result<()> {
         self.header(ctx, ctx.type_name);
         if !schema.is_empty() {
             self.buf.extend_from_slice(b"USE ");

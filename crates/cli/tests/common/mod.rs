@@ -28,9 +28,15 @@ pub fn corpus() -> Option<PathBuf> {
         return Some(dir);
     }
     if in_ci() {
-        panic!("binlog corpus missing at {} (CI=true requires it)", dir.display());
+        panic!(
+            "binlog corpus missing at {} (CI=true requires it)",
+            dir.display()
+        );
     }
-    eprintln!("note: binlog corpus not found at {}; skipping", dir.display());
+    eprintln!(
+        "note: binlog corpus not found at {}; skipping",
+        dir.display()
+    );
     None
 }
 
@@ -110,7 +116,10 @@ pub fn lines(out: &Output) -> Vec<Value> {
 
 /// Row-change records only.
 pub fn row_changes(records: &[Value]) -> Vec<&Value> {
-    records.iter().filter(|r| r.get("operation").is_some()).collect()
+    records
+        .iter()
+        .filter(|r| r.get("operation").is_some())
+        .collect()
 }
 
 /// `event` field of the non-row records, in order.
