@@ -334,8 +334,14 @@ fn vector_bit_enum_and_set_values_through_the_cli() {
     };
     let recs = jsonl(&f, &["--table", "dtb.foo"]);
     let rows = row_changes(&recs);
-    assert_eq!(rows[0]["new_data"], json!({"id": 1, "vector_column": [1.1, 2.2, 3.3]}));
-    assert_eq!(rows[1]["new_data"], json!({"id": 2, "vector_column": [1.0, -1.0, 0.0]}));
+    assert_eq!(
+        rows[0]["new_data"],
+        json!({"id": 1, "vector_column": [1.1, 2.2, 3.3]})
+    );
+    assert_eq!(
+        rows[1]["new_data"],
+        json!({"id": 2, "vector_column": [1.0, -1.0, 0.0]})
+    );
     assert_eq!(rows[0]["primary_key"], json!({"id": 1}));
 
     let Some(f) = corpus_file("rust_mysql_common/mysql_type_bit.000001") else {
