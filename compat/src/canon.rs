@@ -179,7 +179,10 @@ pub enum CJson {
     /// Opaque DATE/TIME/DATETIME/TIMESTAMP, as MySQL prints them.
     Temporal(String),
     /// Any other opaque value: field type and raw bytes.
-    Opaque { type_code: u8, data: Vec<u8> },
+    Opaque {
+        type_code: u8,
+        data: Vec<u8>,
+    },
     Array(Vec<CJson>),
     Object(Vec<(String, CJson)>),
 }

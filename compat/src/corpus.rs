@@ -104,7 +104,11 @@ pub fn mariadb_fully_decoded(dir: &Path) -> std::io::Result<std::collections::BT
             current = rest
                 .split('`')
                 .nth(1)
-                .filter(|_| rest.split('.').next().is_some_and(|n| n.trim().parse::<u32>().is_ok()))
+                .filter(|_| {
+                    rest.split('.')
+                        .next()
+                        .is_some_and(|n| n.trim().parse::<u32>().is_ok())
+                })
                 .map(str::to_string);
         } else if line.starts_with("- **mariadb-binlog**: decodes fully") {
             if let Some(name) = current.take() {

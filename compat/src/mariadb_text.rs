@@ -57,13 +57,21 @@ pub fn parse_transcript(text: &[u8]) -> Result<Vec<MRow>, String> {
     for (lineno, line) in text.split(|&b| b == b'\n').enumerate() {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         if let Some(rest) = line.strip_prefix(b"# at ") {
-            at = std::str::from_utf8(rest).ok().and_then(|s| s.trim().parse().ok());
+            at = std::str::from_utf8(rest)
+                .ok()
+                .and_then(|s| s.trim().parse().ok());
             continue;
         }
         let Some(rest) = line.strip_prefix(b"### ") else {
             continue;
         };
-        let err = |what: &str| format!("line {}: {what}: {}", lineno + 1, String::from_utf8_lossy(line));
+        let err = |what: &str| {
+            format!(
+                "line {}: {what}: {}",
+                lineno + 1,
+                String::from_utf8_lossy(line)
+            )
+        };
         if let Some(table) = rest.strip_prefix(b"INSERT INTO ") {
             rows.push(new_row(at, table, Op::Insert).ok_or_else(|| err("bad table name"))?);
         } else if let Some(table) = rest.strip_prefix(b"UPDATE ") {
@@ -193,7 +201,10 @@ mod tests {
         );
         assert_eq!(
             rows[1].after.as_deref().unwrap(),
-            &[(1, MValue::Bits("101".into())), (2, MValue::Bare("1.5".into()))]
+            &[
+                (1, MValue::Bits("101".into())),
+                (2, MValue::Bare("1.5".into()))
+            ]
         );
         assert_eq!(rows[2].op, Op::Delete);
         assert!(rows[2].after.is_none());

@@ -110,9 +110,12 @@ fn walk_inner<R: BufRead>(
         let offset = *current;
         let next = offset + u64::from(event.header().event_size());
         stats.events += 1;
-        let data = event
-            .read_data()
-            .map_err(|e| format!("decoding event type {}: {e}", event.header().event_type_raw()))?;
+        let data = event.read_data().map_err(|e| {
+            format!(
+                "decoding event type {}: {e}",
+                event.header().event_type_raw()
+            )
+        })?;
         match data {
             Some(EventData::RowsEvent(rows)) => {
                 visit_rows(&file, offset, &rows, visit)?;
@@ -178,20 +181,18 @@ pub fn decode_canonical(bytes: &[u8]) -> McOutcome {
             RowsEventData::DeleteRowsEventV1(_) | RowsEventData::DeleteRowsEvent(_) => Op::Delete,
             _ => Op::Update,
         };
-        let table = format!(
-            "{}.{}",
-            ctx.table.database_name(),
-            ctx.table.table_name()
-        );
+        let table = format!("{}.{}", ctx.table.database_name(), ctx.table.table_name());
         let ncols = ctx.event.num_columns() as usize;
-        let before_bits = ctx
-            .event
-            .columns_before_image()
-            .map(|b| (0..ncols).map(|i| b.get(i).map(|x| *x).unwrap_or(false)).collect::<Vec<_>>());
-        let after_bits = ctx
-            .event
-            .columns_after_image()
-            .map(|b| (0..ncols).map(|i| b.get(i).map(|x| *x).unwrap_or(false)).collect::<Vec<_>>());
+        let before_bits = ctx.event.columns_before_image().map(|b| {
+            (0..ncols)
+                .map(|i| b.get(i).map(|x| *x).unwrap_or(false))
+                .collect::<Vec<_>>()
+        });
+        let after_bits = ctx.event.columns_after_image().map(|b| {
+            (0..ncols)
+                .map(|i| b.get(i).map(|x| *x).unwrap_or(false))
+                .collect::<Vec<_>>()
+        });
         for row in ctx.event.rows(ctx.table) {
             let (before, after) = row?;
             let before = match (before, &before_bits) {
@@ -234,6 +235,12 @@ fn canon_image(
     let mut text = Vec::with_capacity(present.len());
     let mut json = Vec::with_capacity(present.len());
     let mut k = 0usize;
+    let has_vector = (0..present.len()).any(|i| {
+        matches!(
+            table.get_column_type(i),
+            Ok(Some(ColumnType::MYSQL_TYPE_VECTOR))
+        )
+    });
     for (i, &is_present) in present.iter().enumerate() {
         if !is_present {
             text.push(canon::ABSENT.to_string());
@@ -245,13 +252,23 @@ fn canon_image(
             .ok()
             .flatten()
             .unwrap_or(ColumnType::MYSQL_TYPE_NULL);
-        let charset = row
-            .columns_ref()
-            .get(k)
-            .map(|c| c.character_set())
-            .unwrap_or(0);
+        // mysql_common 0.38 does not count VECTOR columns as character
+        // columns when it reads the charset metadata, so in tables with a
+        // VECTOR column it gives the other columns the wrong collations:
+        // there its collation is ignored (0 = read as UTF-8 when valid).
+        let charset = if has_vector {
+            0
+        } else {
+            row.columns_ref()
+                .get(k)
+                .map(|c| c.character_set())
+                .unwrap_or(0)
+        };
         let value = row.as_ref(k).ok_or_else(|| {
-            io::Error::new(io::ErrorKind::InvalidData, "row has fewer values than bitmap")
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                "row has fewer values than bitmap",
+            )
         })?;
         k += 1;
         let (t, j) = match value {
@@ -339,7 +356,10 @@ pub fn canon_value(v: &BinlogValue<'_>, ty: ColumnType, charset: u16) -> (String
                 // "secs" or "secs.micros" (six digits).
                 let s = String::from_utf8_lossy(b);
                 let (secs, micros) = s.split_once('.').unwrap_or((&s, "0"));
-                canon::timestamp(secs.parse().unwrap_or(u64::MAX), micros.parse().unwrap_or(0))
+                canon::timestamp(
+                    secs.parse().unwrap_or(u64::MAX),
+                    micros.parse().unwrap_or(0),
+                )
             }
             MYSQL_TYPE_NEWDECIMAL => canon::decimal(&String::from_utf8_lossy(b)),
             MYSQL_TYPE_BIT => canon::bit(b.iter().fold(0u64, |acc, x| (acc << 8) | u64::from(*x))),
@@ -440,12 +460,20 @@ fn touch(value: BinlogValue<'static>) -> u64 {
             Value::Float(f) => u64::from(f.to_bits()),
             Value::Double(d) => d.to_bits(),
             Value::Date(y, mo, d, h, mi, s, us) => {
-                u64::from(y) ^ u64::from(mo) ^ u64::from(d) ^ u64::from(h) ^ u64::from(mi)
+                u64::from(y)
+                    ^ u64::from(mo)
+                    ^ u64::from(d)
+                    ^ u64::from(h)
+                    ^ u64::from(mi)
                     ^ u64::from(s)
                     ^ u64::from(us)
             }
             Value::Time(n, d, h, m, s, us) => {
-                u64::from(n) ^ u64::from(d) ^ u64::from(h) ^ u64::from(m) ^ u64::from(s)
+                u64::from(n)
+                    ^ u64::from(d)
+                    ^ u64::from(h)
+                    ^ u64::from(m)
+                    ^ u64::from(s)
                     ^ u64::from(us)
             }
         },
@@ -459,7 +487,9 @@ fn touch(value: BinlogValue<'static>) -> u64 {
 
 fn json_nodes(dom: &JsonDom) -> u64 {
     match dom {
-        JsonDom::Container(JsonContainer::Array(items)) => 1 + items.iter().map(json_nodes).sum::<u64>(),
+        JsonDom::Container(JsonContainer::Array(items)) => {
+            1 + items.iter().map(json_nodes).sum::<u64>()
+        }
         JsonDom::Container(JsonContainer::Object(m)) => 1 + m.values().map(json_nodes).sum::<u64>(),
         JsonDom::Scalar(_) => 1,
     }

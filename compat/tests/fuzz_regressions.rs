@@ -33,7 +33,11 @@ fn regressions_dir() -> PathBuf {
 }
 
 /// Run `f` on `input`; on panic save the input and describe the failure.
-fn guarded(label: &str, input: &[u8], f: impl FnOnce(&[u8]) -> drive::Outcome) -> Result<drive::Outcome, String> {
+fn guarded(
+    label: &str,
+    input: &[u8],
+    f: impl FnOnce(&[u8]) -> drive::Outcome,
+) -> Result<drive::Outcome, String> {
     match catch_unwind(AssertUnwindSafe(|| f(input))) {
         Ok(outcome) => Ok(outcome),
         Err(panic) => {
@@ -46,18 +50,30 @@ fn guarded(label: &str, input: &[u8], f: impl FnOnce(&[u8]) -> drive::Outcome) -
                 .chars()
                 .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
                 .collect();
-            let saved = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("fuzz-regression-{safe}.bin"));
+            let saved =
+                Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("fuzz-regression-{safe}.bin"));
             let _ = std::fs::write(&saved, input);
-            Err(format!("{label}: PANIC {msg} (input saved to {})", saved.display()))
+            Err(format!(
+                "{label}: PANIC {msg} (input saved to {})",
+                saved.display()
+            ))
         }
     }
 }
 
 fn files_in(dir: &Path) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|rd| rd.flatten().map(|e| e.path()).filter(|p| p.is_file()).collect())
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.path())
+                .filter(|p| p.is_file())
+                .collect()
+        })
         .unwrap_or_default();
-    files.retain(|p| !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')));
+    files.retain(|p| {
+        !p.file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+    });
     files.sort();
     files
 }
@@ -80,7 +96,9 @@ fn saved_fuzz_crash_inputs_do_not_panic() {
             for path in event_inputs {
                 let input = std::fs::read(&path).unwrap();
                 replayed += 1;
-                if let Err(e) = guarded(&path.display().to_string(), &input, |i| drive::decode_event(&fdes, i)) {
+                if let Err(e) = guarded(&path.display().to_string(), &input, |i| {
+                    drive::decode_event(&fdes, i)
+                }) {
                     failures.push(e);
                 }
             }
@@ -132,8 +150,15 @@ fn fix_crc(data: &mut [u8], (start, size): (usize, usize)) {
 enum Mutation {
     Truncate(usize),
     EventSize(usize, u32),
-    Byte { event: (usize, usize), at: usize, value: u8 },
-    Flips { event: (usize, usize), bits: Vec<(usize, u8)> },
+    Byte {
+        event: (usize, usize),
+        at: usize,
+        value: u8,
+    },
+    Flips {
+        event: (usize, usize),
+        bits: Vec<(usize, u8)>,
+    },
 }
 
 impl Mutation {
@@ -141,7 +166,9 @@ impl Mutation {
     /// get a valid CRC32 when the file has checksums.
     fn apply(&self, name: &str, data: &[u8], checksummed: bool) -> (String, Vec<u8>) {
         match self {
-            Mutation::Truncate(cut) => (format!("{name} truncated at {cut}"), data[..*cut].to_vec()),
+            Mutation::Truncate(cut) => {
+                (format!("{name} truncated at {cut}"), data[..*cut].to_vec())
+            }
             Mutation::EventSize(start, bad) => {
                 let mut m = data.to_vec();
                 m[start + 9..start + 13].copy_from_slice(&bad.to_le_bytes());
@@ -163,7 +190,10 @@ impl Mutation {
                 if checksummed {
                     fix_crc(&mut m, *event);
                 }
-                (format!("{name} bit flips {bits:?} in event at {}", event.0), m)
+                (
+                    format!("{name} bit flips {bits:?} in event at {}", event.0),
+                    m,
+                )
             }
         }
     }
@@ -209,13 +239,27 @@ fn corpus_mutations_never_panic() {
         for &(start, size) in &spans {
             // Truncated at, just after, inside the header of, and just
             // after the header of every event.
-            for cut in [start, start + 1, start + drive::HEADER_LEN - 1, start + drive::HEADER_LEN + 1] {
+            for cut in [
+                start,
+                start + 1,
+                start + drive::HEADER_LEN - 1,
+                start + drive::HEADER_LEN + 1,
+            ] {
                 if cut <= data.len() {
                     truncations.push(Mutation::Truncate(cut));
                 }
             }
             // Event-size field corruption.
-            for bad in [0u32, 1, 18, 19, size as u32 - 1, size as u32 + 1, 0x7fff_ffff, u32::MAX] {
+            for bad in [
+                0u32,
+                1,
+                18,
+                19,
+                size as u32 - 1,
+                size as u32 + 1,
+                0x7fff_ffff,
+                u32::MAX,
+            ] {
                 sizes.push(Mutation::EventSize(start, bad));
             }
             // The first bytes of the body (post-header: ids, counts, lengths)
@@ -224,7 +268,11 @@ fn corpus_mutations_never_panic() {
             let body_end = start + size - if checksummed { 4 } else { 0 };
             for at in body..body_end.min(body + 24) {
                 for value in [0x00u8, 0xff, 0xfc, 0xfe] {
-                    bytes.push(Mutation::Byte { event: (start, size), at, value });
+                    bytes.push(Mutation::Byte {
+                        event: (start, size),
+                        at,
+                        value,
+                    });
                 }
             }
         }
@@ -244,7 +292,10 @@ fn corpus_mutations_never_panic() {
                     (at, 1u8 << rng.below(8))
                 })
                 .collect();
-            flips.push(Mutation::Flips { event: (start, size), bits });
+            flips.push(Mutation::Flips {
+                event: (start, size),
+                bits,
+            });
         }
         for list in [truncations, sizes, bytes, flips] {
             streams.push((name.as_str(), data, list));
@@ -254,7 +305,9 @@ fn corpus_mutations_never_panic() {
     let mut exhausted = false;
     'rounds: for i in 0..longest {
         for (name, data, list) in &streams {
-            let Some(mutation) = list.get(i) else { continue };
+            let Some(mutation) = list.get(i) else {
+                continue;
+            };
             if started.elapsed() > BUDGET {
                 exhausted = true;
                 break 'rounds;
@@ -269,7 +322,11 @@ fn corpus_mutations_never_panic() {
     eprintln!(
         "{runs} mutated inputs decoded in {:.1}s{}",
         started.elapsed().as_secs_f64(),
-        if exhausted { " (time budget reached)" } else { "" }
+        if exhausted {
+            " (time budget reached)"
+        } else {
+            ""
+        }
     );
     assert!(
         failures.is_empty(),

@@ -38,7 +38,9 @@ fn ours_text(v: &Value<'_>, col: &ColumnDef) -> String {
 }
 
 fn unquote(s: &str) -> &str {
-    s.strip_prefix('\'').and_then(|s| s.strip_suffix('\'')).unwrap_or(s)
+    s.strip_prefix('\'')
+        .and_then(|s| s.strip_suffix('\''))
+        .unwrap_or(s)
 }
 
 fn close(a: f64, b: f64, rel: f64) -> bool {
@@ -51,9 +53,13 @@ fn value_mismatch(m: &MValue, v: &Value<'_>, col: &ColumnDef) -> Option<String> 
         (MValue::Null, Value::Null) => true,
         (MValue::SignedUnsigned(s, _), Value::Int(i)) => *s == i.to_string(),
         (MValue::SignedUnsigned(_, u), Value::UInt(x)) => *u == x.to_string(),
-        (MValue::Bare(n), Value::Int(_) | Value::UInt(_) | Value::Decimal(_)) => *n == ours_text(v, col),
+        (MValue::Bare(n), Value::Int(_) | Value::UInt(_) | Value::Decimal(_)) => {
+            *n == ours_text(v, col)
+        }
         (MValue::Bare(n), Value::Year(y)) => n.parse::<u16>().ok() == Some(*y),
-        (MValue::Bare(n), Value::Float(f)) => n.parse::<f64>().is_ok_and(|m| close(m, f64::from(*f), 5e-6)),
+        (MValue::Bare(n), Value::Float(f)) => n
+            .parse::<f64>()
+            .is_ok_and(|m| close(m, f64::from(*f), 5e-6)),
         (MValue::Bare(n), Value::Double(d)) => n.parse::<f64>().is_ok_and(|m| close(m, *d, 1e-15)),
         (MValue::Bare(n), Value::Timestamp(ts)) => {
             let (secs, frac) = n.split_once('.').unwrap_or((n, ""));
@@ -80,7 +86,10 @@ fn value_mismatch(m: &MValue, v: &Value<'_>, col: &ColumnDef) -> Option<String> 
     if ok {
         None
     } else {
-        Some(format!("mariadb-binlog {m:?} | ours {v:?} (text {})", ours_text(v, col)))
+        Some(format!(
+            "mariadb-binlog {m:?} | ours {v:?} (text {})",
+            ours_text(v, col)
+        ))
     }
 }
 
@@ -124,7 +133,10 @@ fn every_row_equals_mariadb_binlog_transcript() {
         return;
     };
     let fully = corpus::mariadb_fully_decoded(&dir).expect("read MANIFEST.md");
-    assert!(!fully.is_empty(), "MANIFEST.md lists no fully decoded transcript");
+    assert!(
+        !fully.is_empty(),
+        "MANIFEST.md lists no fully decoded transcript"
+    );
     let mut failures = Vec::new();
     let (mut total_rows, mut total_values, mut files) = (0usize, 0usize, 0usize);
     for path in corpus::binlog_files(&dir) {
@@ -167,11 +179,15 @@ fn every_row_equals_mariadb_binlog_transcript() {
                 ));
                 continue;
             }
-            for (image, ov, tv) in [("before", &o.before, &t.before), ("after", &o.after, &t.after)] {
+            for (image, ov, tv) in [
+                ("before", &o.before, &t.before),
+                ("after", &o.after, &t.after),
+            ] {
                 match (ov, tv) {
                     (None, None) => {}
                     (Some(ov), Some(tv)) => {
-                        values += compare_image(&at, image, tv, ov, &o.table.columns, &mut mismatches)
+                        values +=
+                            compare_image(&at, image, tv, ov, &o.table.columns, &mut mismatches)
                     }
                     _ => mismatches.push(format!(
                         "{at}: {image} image in ours: {}, in mariadb-binlog: {}",
@@ -207,4 +223,75 @@ fn every_row_equals_mariadb_binlog_transcript() {
         failures.join("\n")
     );
     assert!(total_rows > 40_000, "only {total_rows} rows compared");
+}
+
+#[test]
+fn documented_normalizations_accept_only_equal_values() {
+    use binlog::column::column_type as ct;
+    use binlog::value::{Date, Timestamp};
+    use std::borrow::Cow;
+
+    let int = ColumnDef::new(ct::LONG, 0);
+    let both = MValue::SignedUnsigned("-1".into(), "4294967295".into());
+    assert_eq!(
+        value_mismatch(&both, &Value::UInt(4_294_967_295), &int),
+        None
+    );
+    assert_eq!(value_mismatch(&both, &Value::Int(-1), &int), None);
+    assert!(value_mismatch(&both, &Value::UInt(4_294_967_294), &int).is_some());
+    assert!(value_mismatch(&MValue::Bare("5".into()), &Value::Int(6), &int).is_some());
+
+    let date = ColumnDef::new(ct::DATE, 0);
+    let d = |day| {
+        Value::Date(Date {
+            year: 2024,
+            month: 1,
+            day,
+        })
+    };
+    assert_eq!(
+        value_mismatch(&MValue::Quoted(b"2024:01:02".to_vec()), &d(2), &date),
+        None
+    );
+    assert!(value_mismatch(&MValue::Quoted(b"2024:01:02".to_vec()), &d(3), &date).is_some());
+
+    let float = ColumnDef::new(ct::FLOAT, 4);
+    assert_eq!(
+        value_mismatch(&MValue::Bare("1.1".into()), &Value::Float(1.1), &float),
+        None
+    );
+    assert!(value_mismatch(&MValue::Bare("1.1".into()), &Value::Float(1.2), &float).is_some());
+
+    let ts = ColumnDef::new(ct::TIMESTAMP2, 1);
+    let t = |seconds, micros| {
+        Value::Timestamp(Timestamp {
+            seconds,
+            micros,
+            fsp: 1,
+        })
+    };
+    assert_eq!(
+        value_mismatch(
+            &MValue::Bare("1650493084.5".into()),
+            &t(1_650_493_084, 500_000),
+            &ts
+        ),
+        None
+    );
+    assert!(value_mismatch(
+        &MValue::Bare("1650493084.5".into()),
+        &t(1_650_493_084, 0),
+        &ts
+    )
+    .is_some());
+
+    let mut latin1 = ColumnDef::new(ct::VARCHAR, 40);
+    latin1.charset = Some(8);
+    let text = |s: &'static str| Value::Text(Cow::Borrowed(s));
+    assert_eq!(
+        value_mismatch(&MValue::Quoted(b"caf\xe9".to_vec()), &text("café"), &latin1),
+        None
+    );
+    assert!(value_mismatch(&MValue::Quoted(b"caf\xe9".to_vec()), &text("cafe"), &latin1).is_some());
+    assert!(value_mismatch(&MValue::Quoted(b"abc".to_vec()), &Value::Int(1), &latin1).is_some());
 }

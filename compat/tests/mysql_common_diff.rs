@@ -50,10 +50,20 @@ struct FileReport {
     mismatches: Vec<String>,
 }
 
-fn compare_rows(name: &str, ours: &[CanonRow], theirs: &[CanonRow], mismatches: &mut Vec<String>) -> usize {
+fn compare_rows(
+    name: &str,
+    ours: &[CanonRow],
+    theirs: &[CanonRow],
+    mismatches: &mut Vec<String>,
+) -> usize {
     let mut values = 0;
     for (i, (o, t)) in ours.iter().zip(theirs).enumerate() {
-        let at = format!("{name}: row {i} (event at {}, {} {})", t.event_offset, t.op.as_str(), t.table);
+        let at = format!(
+            "{name}: row {i} (event at {}, {} {})",
+            t.event_offset,
+            t.op.as_str(),
+            t.table
+        );
         if o.table != t.table || o.op != t.op {
             mismatches.push(format!(
                 "{at}: ours is {} {} from event at {}",
@@ -63,7 +73,10 @@ fn compare_rows(name: &str, ours: &[CanonRow], theirs: &[CanonRow], mismatches: 
             ));
             continue;
         }
-        for (image, ov, tv) in [("before", &o.before, &t.before), ("after", &o.after, &t.after)] {
+        for (image, ov, tv) in [
+            ("before", &o.before, &t.before),
+            ("after", &o.after, &t.after),
+        ] {
             match (ov, tv) {
                 (None, None) => {}
                 (Some(ov), Some(tv)) => {
@@ -173,7 +186,11 @@ fn every_corpus_row_value_equals_mysql_common() {
         );
         failures.extend(r.mismatches.iter().take(MAX_REPORTED).cloned());
         if r.mismatches.len() > MAX_REPORTED {
-            failures.push(format!("{}: … {} more", r.name, r.mismatches.len() - MAX_REPORTED));
+            failures.push(format!(
+                "{}: … {} more",
+                r.name,
+                r.mismatches.len() - MAX_REPORTED
+            ));
         }
     }
     eprintln!("compared {rows} rows, {values} values");

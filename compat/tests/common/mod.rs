@@ -31,7 +31,9 @@ pub struct OursOutcome {
 pub fn decode_ours(bytes: &[u8]) -> OursOutcome {
     let mut out = OursOutcome::default();
     let mut last_offset = 0u64;
-    let result = catch_unwind(AssertUnwindSafe(|| decode_into(bytes, &mut out, &mut last_offset)));
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        decode_into(bytes, &mut out, &mut last_offset)
+    }));
     if let Err(panic) = result {
         let msg = panic
             .downcast_ref::<String>()
@@ -87,8 +89,14 @@ fn decode_into(bytes: &[u8], out: &mut OursOutcome, last_offset: &mut u64) {
                 event_offset: event.offset,
                 table: name.clone(),
                 op,
-                before: change.before.as_ref().map(|img| canon_image(img, &table.columns)),
-                after: change.after.as_ref().map(|img| canon_image(img, &table.columns)),
+                before: change
+                    .before
+                    .as_ref()
+                    .map(|img| canon_image(img, &table.columns)),
+                after: change
+                    .after
+                    .as_ref()
+                    .map(|img| canon_image(img, &table.columns)),
             };
             if rows.version == 0 {
                 out.pre_ga_rows.push(row);

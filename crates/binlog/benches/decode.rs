@@ -34,7 +34,9 @@ fn load(path: &Path) -> Option<Vec<u8>> {
     let raw = std::fs::read(path).ok()?;
     if raw.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::new();
-        flate2::read::GzDecoder::new(&raw[..]).read_to_end(&mut out).ok()?;
+        flate2::read::GzDecoder::new(&raw[..])
+            .read_to_end(&mut out)
+            .ok()?;
         Some(out)
     } else {
         Some(raw)
@@ -80,14 +82,20 @@ fn inputs() -> Vec<(String, Vec<u8>)> {
     let dir = fixtures_dir();
     let mut files: Vec<(String, PathBuf)> = [
         ("sakila", "binlog-connector-java/mysql-bin.sakila.gz"),
-        ("checksum-crc32", "binlog-connector-java/mysql-bin.checksum-crc32"),
+        (
+            "checksum-crc32",
+            "binlog-connector-java/mysql-bin.checksum-crc32",
+        ),
     ]
     .iter()
     .map(|(name, rel)| (name.to_string(), dir.join(rel)))
     .collect();
     if let Some(extra) = std::env::var_os("BENCH_BINLOG") {
         let path = PathBuf::from(extra);
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         files.push((name, path));
     }
     let loaded: Vec<(String, Vec<u8>)> = files
@@ -95,7 +103,10 @@ fn inputs() -> Vec<(String, Vec<u8>)> {
         .filter_map(|(name, path)| Some((name, load(&path)?)))
         .collect();
     if loaded.is_empty() {
-        eprintln!("decode bench: no corpus at {} (set BINLOG_FIXTURES); nothing to run", dir.display());
+        eprintln!(
+            "decode bench: no corpus at {} (set BINLOG_FIXTURES); nothing to run",
+            dir.display()
+        );
     }
     loaded
 }
@@ -105,7 +116,9 @@ fn benches(c: &mut Criterion) {
     let mut group = c.benchmark_group("decode_rows");
     for (name, data) in &inputs {
         group.throughput(Throughput::Bytes(data.len() as u64));
-        group.bench_function(name.as_str(), |b| b.iter(|| decode_all(black_box(data), None)));
+        group.bench_function(name.as_str(), |b| {
+            b.iter(|| decode_all(black_box(data), None))
+        });
     }
     group.finish();
     let mut group = c.benchmark_group("render_json");

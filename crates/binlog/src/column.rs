@@ -76,6 +76,8 @@ pub mod column_type {
             VAR_STRING => "VAR_STRING",
             STRING => "STRING",
             GEOMETRY => "GEOMETRY",
+            140 => "BLOB COMPRESSED",
+            141 => "VARCHAR COMPRESSED",
             _ => "UNKNOWN",
         }
     }

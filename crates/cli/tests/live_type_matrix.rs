@@ -3,13 +3,20 @@
 //! `binlog-analyzer parse --format jsonl`, and compared value by value with
 //! what `SELECT` returns, mapped through the JSON value contract (VALUES.md).
 //!
-//! Three server configurations: plain ROW (no optional table-map metadata:
-//! no names, signedness, charsets or labels), `--binlog-row-metadata=FULL`,
-//! and `--log-bin-compress=ON` (compressed row and query events). Without
-//! metadata the test asserts only what a decoder can know from the binlog.
+//! Server configurations: plain ROW (no optional table-map metadata: no
+//! names, signedness, charsets or labels), `--binlog-row-metadata=FULL`,
+//! `--log-bin-compress=ON` (compressed row and query events), and
+//! `--mysql56-temporal-format=OFF` (the pre-5.6 TIME/DATETIME/TIMESTAMP
+//! types). Without metadata the test asserts only what a decoder can know from
+//! the binlog. Each configuration also checks that the server really wrote
+//! the type codes / event types it is meant to exercise.
 //!
-//! Every statement touches each row at most once, so the expected before and
-//! after images are table snapshots taken around each statement group.
+//! Besides values: operation, primary key, `changes`, pinned timestamps,
+//! binlog file and position, one GTID per transaction, the commit xid or the
+//! XA xid, the XA event sequence, and `stats` counts.
+//!
+//! Every statement group touches each row at most once, so the expected
+//! before and after images are table snapshots taken around each group.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -458,6 +465,55 @@ fn columns() -> Vec<Col> {
     cols
 }
 
+/// With `mysql56_temporal_format=OFF` MariaDB writes the pre-5.6 TIME,
+/// DATETIME and TIMESTAMP types (codes 11, 12, 7) for columns without
+/// fractional seconds: the only way to get them from a live server.
+fn legacy_temporal_columns() -> Vec<Col> {
+    use Kind::*;
+    vec![
+        col(
+            "c_time",
+            "TIME",
+            Time,
+            ["'-838:59:59'", "'838:59:59'", "'12:34:56'", "'-00:00:01'"],
+        ),
+        col(
+            "c_datetime",
+            "DATETIME",
+            DateTime,
+            [
+                "'1000-01-01 00:00:00'",
+                "'9999-12-31 23:59:59'",
+                "'2024-02-29 12:34:56'",
+                "'0000-00-00 00:00:00'",
+            ],
+        ),
+        col(
+            "c_timestamp",
+            "TIMESTAMP NULL",
+            Timestamp,
+            [
+                "'1970-01-01 00:00:01'",
+                "'2038-01-19 03:14:07'",
+                "'2024-06-01 12:00:00'",
+                "'0000-00-00 00:00:00'",
+            ],
+        ),
+        col(
+            "c_date",
+            "DATE",
+            Date,
+            [
+                "'1000-01-01'",
+                "'9999-12-31'",
+                "'2024-02-29'",
+                "'0000-00-00'",
+            ],
+        ),
+        col("c_year", "YEAR", Year, ["1901", "2155", "2024", "0"]),
+    ]
+}
+
 /// One snapshot cell: the values `SELECT` gives for a column, both the
 /// human form (text, or UTF-8 bytes of text) and the raw stored form.
 #[derive(Clone, Debug, PartialEq)]
@@ -649,8 +705,7 @@ struct Run {
     files: Vec<PathBuf>,
 }
 
-fn run_workload(db: &MariaDb) -> Run {
-    let cols = columns();
+fn run_workload(db: &MariaDb, cols: Vec<Col>) -> Run {
     let defs: Vec<String> = cols
         .iter()
         .map(|c| format!("{} {}", c.name, c.sql_type))
@@ -749,6 +804,39 @@ fn event_types(files: &[PathBuf]) -> BTreeMap<u8, usize> {
         }
     }
     counts
+}
+
+/// Column type codes of the matrix table's TABLE_MAP events (post-header:
+/// table id 6 + flags 2; body: db, table as length + name + NUL, then the
+/// column count as a packed integer below 251 here, then the types).
+fn table_map_types(files: &[PathBuf]) -> Vec<u8> {
+    const TABLE_MAP: u8 = 19;
+    for file in files {
+        let bytes = std::fs::read(file).expect("read binlog");
+        let mut pos = 4;
+        while let Some(header) = bytes.get(pos..pos + 19) {
+            let size = u32::from_le_bytes(header[9..13].try_into().unwrap()) as usize;
+            if size < 19 {
+                break;
+            }
+            if header[4] == TABLE_MAP {
+                let body = &bytes[pos + 19..pos + size];
+                let mut p = 8;
+                let db_len = body[p] as usize;
+                let db = &body[p + 1..p + 1 + db_len];
+                p += db_len + 2;
+                let table_len = body[p] as usize;
+                let table = &body[p + 1..p + 1 + table_len];
+                p += table_len + 2;
+                let count = body[p] as usize;
+                if db == DB.as_bytes() && table == TABLE.as_bytes() {
+                    return body[p + 1..p + 1 + count].to_vec();
+                }
+            }
+            pos += size;
+        }
+    }
+    panic!("no TABLE_MAP for {DB}.{TABLE}");
 }
 
 fn decode_jsonl(files: &[PathBuf]) -> Vec<Json> {
@@ -1213,15 +1301,44 @@ fn check_stats(out: &str, expected: &[Expected], problems: &mut Vec<String>) {
     }
 }
 
-fn run_matrix(config: &str, opts: Options, meta: Metadata, compressed: bool) {
+/// What a configuration must make the server write.
+struct Expect {
+    meta: Metadata,
+    compressed: bool,
+    /// Column type codes the table map must contain.
+    types: &'static [u8],
+}
+
+// Type codes: 7 TIMESTAMP, 11 TIME, 12 DATETIME (pre-5.6 formats); 17
+// TIMESTAMP2, 18 DATETIME2, 19 TIME2; 16 BIT; 246 NEWDECIMAL; 252 BLOB (also
+// TEXT and MariaDB's JSON); 254 STRING (CHAR, BINARY, ENUM, SET, UUID,
+// INET4/6); 255 GEOMETRY.
+const MODERN_TYPES: &[u8] = &[
+    1, 2, 3, 4, 5, 8, 9, 10, 13, 15, 16, 17, 18, 19, 246, 252, 254, 255,
+];
+const LEGACY_TYPES: &[u8] = &[7, 10, 11, 12, 13];
+
+fn run_matrix(config: &str, opts: Options, expect: Expect, cols: Vec<Col>) {
+    let Expect {
+        meta,
+        compressed,
+        types: want_types,
+    } = expect;
     let Some(db) = MariaDb::start_or_skip(opts) else {
         return;
     };
     let started = Instant::now();
-    let run = run_workload(&db);
+    let run = run_workload(&db, cols);
     let workload_time = started.elapsed();
 
     // Make sure the server wrote what this configuration is meant to test.
+    let column_types = table_map_types(&run.files);
+    for t in want_types {
+        assert!(
+            column_types.contains(t),
+            "[{config}] table map lacks type {t}: {column_types:?}"
+        );
+    }
     let types = event_types(&run.files);
     // MariaDB: 166..=168 WRITE/UPDATE/DELETE_ROWS_COMPRESSED_EVENT_V1, 169..=171 the v2 forms.
     let compressed_rows: usize = (166..=171u8)
@@ -1367,7 +1484,12 @@ fn run_matrix(config: &str, opts: Options, meta: Metadata, compressed: bool) {
 
 #[test]
 fn live_type_matrix_row_format_without_metadata() {
-    run_matrix("row", Options::new(), Metadata::None, false);
+    let expect = Expect {
+        meta: Metadata::None,
+        compressed: false,
+        types: MODERN_TYPES,
+    };
+    run_matrix("row", Options::new(), expect, columns());
 }
 
 #[test]
@@ -1375,8 +1497,12 @@ fn live_type_matrix_full_row_metadata() {
     run_matrix(
         "full-metadata",
         Options::new().arg("--binlog-row-metadata=FULL"),
-        Metadata::Full,
-        false,
+        Expect {
+            meta: Metadata::Full,
+            compressed: false,
+            types: MODERN_TYPES,
+        },
+        columns(),
     );
 }
 
@@ -1385,7 +1511,74 @@ fn live_type_matrix_compressed_events() {
     run_matrix(
         "compressed",
         Options::new().args(["--log-bin-compress=ON", "--log-bin-compress-min-len=10"]),
-        Metadata::None,
-        true,
+        Expect {
+            meta: Metadata::None,
+            compressed: true,
+            types: MODERN_TYPES,
+        },
+        columns(),
+    );
+}
+
+#[test]
+fn live_type_matrix_legacy_temporal_types() {
+    run_matrix(
+        "legacy-temporal",
+        Options::new().args([
+            "--mysql56-temporal-format=OFF",
+            "--binlog-row-metadata=FULL",
+        ]),
+        Expect {
+            meta: Metadata::Full,
+            compressed: false,
+            types: LEGACY_TYPES,
+        },
+        legacy_temporal_columns(),
+    );
+}
+
+/// MariaDB's own pre-5.6 TIME(n)/DATETIME(n)/TIMESTAMP(n) with fractional
+/// seconds are logged with the legacy type codes and no metadata, so their
+/// size is unknowable from the binlog (mariadb-binlog cannot print them
+/// either). Decoding must stop with an error naming file and offset, never
+/// panic or print made-up values.
+#[test]
+fn live_legacy_fractional_temporal_is_an_error_not_garbage() {
+    let opts = Options::new().args([
+        "--mysql56-temporal-format=OFF",
+        "--binlog-row-metadata=FULL",
+    ]);
+    let Some(db) = MariaDb::start_or_skip(opts) else {
+        return;
+    };
+    db.exec(
+        "CREATE DATABASE legacy; \
+         CREATE TABLE legacy.t (id INT PRIMARY KEY, t3 TIME(3), d3 DATETIME(3), s3 TIMESTAMP(3) NULL); \
+         SET time_zone = '+00:00'; \
+         INSERT INTO legacy.t VALUES (1, '-12:34:56.789', '2024-02-29 12:34:56.789', '2038-01-19 03:14:07.999')",
+    )
+    .expect("legacy workload");
+    db.flush_logs().expect("flush logs");
+    let files = db.binlog_files().expect("binlog files");
+    let out = Command::new(env!("CARGO_BIN_EXE_binlog-analyzer"))
+        .args(["parse", "--format", "jsonl"])
+        .args(&files)
+        .output()
+        .expect("run binlog-analyzer");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "decoder panicked: {stderr}");
+    assert!(!out.status.success(), "legacy fractional temporal values cannot be decoded without a schema, yet parse succeeded:\n{}", String::from_utf8_lossy(&out.stdout));
+    let first = files[0].file_name().unwrap().to_string_lossy().into_owned();
+    assert!(
+        stderr.contains(&first) && stderr.contains("offset"),
+        "the error names file and offset: {stderr}"
+    );
+    // Nothing made up: no row change with a value for this table.
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !stdout
+            .lines()
+            .any(|l| l.contains("\"operation\"") && l.contains("\"legacy\"")),
+        "a row was printed from undecodable data: {stdout}"
     );
 }

@@ -153,7 +153,7 @@ impl MariaDb {
     }
 
     fn start_in(bins: Binaries, dir: &Path, datadir: &Path, opts: &Options) -> Result<MariaDb> {
-        install_datadir(&bins, dir, datadir)?;
+        fresh_datadir(&bins, dir, datadir)?;
         let socket = dir.join("mariadb.sock");
         let error_log = dir.join("error.log");
         // A port can be taken between probing and binding; retry with another.
@@ -460,6 +460,61 @@ pub fn available_or_skip() -> bool {
     }
 }
 
+/// A fresh datadir: a copy of a per-user template initialised once per
+/// server binary (mariadb-install-db takes 0.5–4 s; copying ~25 MB takes
+/// milliseconds). A bootstrap datadir holds no absolute paths, so copies
+/// are independent servers. `TESTKIT_NO_TEMPLATE=1` always installs afresh.
+fn fresh_datadir(bins: &Binaries, dir: &Path, datadir: &Path) -> Result<()> {
+    if std::env::var_os("TESTKIT_NO_TEMPLATE").is_some() {
+        return install_datadir(bins, dir, datadir);
+    }
+    let template = template_datadir(bins)?;
+    let status = Command::new("cp")
+        .arg("-a")
+        .arg(&template)
+        .arg(datadir)
+        .status()
+        .context("running cp")?;
+    if !status.success() {
+        bail!("copying {} failed ({status})", template.display());
+    }
+    Ok(())
+}
+
+/// `<tmp>/binlog-testkit-template-<uid>-<key>/data`, built on first use.
+/// Concurrent test processes each build into a private name and rename it
+/// into place, so a half-written template is never used.
+fn template_datadir(bins: &Binaries) -> Result<PathBuf> {
+    use std::hash::{Hash, Hasher};
+    let meta = std::fs::metadata(&bins.server)?;
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    bins.server.hash(&mut hasher);
+    meta.len().hash(&mut hasher);
+    meta.modified().ok().hash(&mut hasher);
+    INNODB_ARGS.hash(&mut hasher);
+    let uid = effective_uid().unwrap_or(u32::MAX);
+    let name = format!("binlog-testkit-template-{uid}-{:016x}", hasher.finish());
+    let template = temp_base().join(name);
+    let data = template.join("data");
+    if data.join("mysql").is_dir() {
+        return Ok(data);
+    }
+    let building = make_private_dir()?;
+    install_datadir(bins, &building, &building.join("data"))?;
+    // Only data/ is part of the template; the rest is the build's scratch.
+    let _ = std::fs::remove_dir_all(building.join("tmp"));
+    let _ = std::fs::remove_file(building.join("install.log"));
+    if std::fs::rename(&building, &template).is_err() {
+        // Another process finished first: use theirs.
+        let _ = std::fs::remove_dir_all(&building);
+    }
+    if data.join("mysql").is_dir() {
+        Ok(data)
+    } else {
+        bail!("template datadir {} is missing", data.display())
+    }
+}
+
 fn install_datadir(bins: &Binaries, dir: &Path, datadir: &Path) -> Result<()> {
     let log_path = dir.join("install.log");
     let log = std::fs::File::create(&log_path)?;
@@ -490,13 +545,9 @@ fn install_datadir(bins: &Binaries, dir: &Path, datadir: &Path) -> Result<()> {
 }
 
 /// A new directory owned by this process: `<tmp>/binlog-testkit-<pid>-<n>`.
-/// Unix sockets are limited to ~107 bytes, hence `/tmp` when `$TMPDIR` is long.
 fn make_private_dir() -> Result<PathBuf> {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let mut base = std::env::temp_dir();
-    if base.as_os_str().len() > 60 {
-        base = PathBuf::from("/tmp");
-    }
+    let base = temp_base();
     loop {
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
         let dir = base.join(format!("binlog-testkit-{}-{n}", std::process::id()));
@@ -517,21 +568,29 @@ fn private_tmpdir(dir: &Path) -> Result<PathBuf> {
     Ok(tmp)
 }
 
+/// Unix sockets are limited to ~107 bytes, hence `/tmp` when `$TMPDIR` is long.
+fn temp_base() -> PathBuf {
+    let base = std::env::temp_dir();
+    if base.as_os_str().len() > 60 {
+        PathBuf::from("/tmp")
+    } else {
+        base
+    }
+}
+
 fn free_port() -> Result<u16> {
     let listener = TcpListener::bind("127.0.0.1:0").context("probing for a free port")?;
     Ok(listener.local_addr()?.port())
 }
 
 fn running_as_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find(|l| l.starts_with("Uid:"))
-                .and_then(|l| l.split_whitespace().nth(2).map(|euid| euid == "0"))
-        })
-        .unwrap_or(false)
+    effective_uid() == Some(0)
+}
+
+fn effective_uid() -> Option<u32> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("Uid:"))?;
+    line.split_whitespace().nth(2)?.parse().ok()
 }
 
 /// Kills the server and removes `dir` once this process or the server is gone.

@@ -15,6 +15,7 @@ use crate::column::{column_type as ct, ColumnDef, BINARY_CHARSET};
 use crate::error::BodyError;
 use crate::fde::FormatDescription;
 use crate::header::event_type;
+use crate::value::decode::mariadb_type;
 
 /// Optional metadata field ids (MySQL `Table_map_log_event::Optional_metadata_field_type`).
 mod tlv {
@@ -383,8 +384,9 @@ fn read_type_metadata(columns: &mut [ColumnDef], block: &[u8]) -> Result<(), Bod
             | ct::VECTOR
             | ct::TIMESTAMP2
             | ct::DATETIME2
-            | ct::TIME2 => r.u8()? as u16,
-            ct::VARCHAR | ct::VAR_STRING | ct::BIT => r.u16()?,
+            | ct::TIME2
+            | mariadb_type::BLOB_COMPRESSED => r.u8()? as u16,
+            ct::VARCHAR | ct::VAR_STRING | ct::BIT | mariadb_type::VARCHAR_COMPRESSED => r.u16()?,
             ct::NEWDECIMAL | ct::STRING | ct::ENUM | ct::SET => {
                 let hi = r.u8()? as u16;
                 let lo = r.u8()? as u16;

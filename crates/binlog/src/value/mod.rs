@@ -4,6 +4,11 @@
 //!
 //! Values borrow from the event buffer where they can (text that is already
 //! UTF-8, blobs), so decoding a row allocates little.
+//!
+//! - [`decode`]: one value from a row image, per column type and metadata.
+//! - [`charset`]: collation id -> character set -> text.
+//! - [`decimal`], [`temporal`], [`json`]: the server's binary formats.
+//! - [`render`]: JSON and text output.
 
 pub mod charset;
 pub mod decimal;
@@ -67,8 +72,11 @@ pub enum Value<'a> {
     },
     /// VECTOR: little-endian float32 elements.
     Vector(Cow<'a, [u8]>),
+    /// MariaDB UUID, bytes in canonical (text) order.
     Uuid([u8; 16]),
+    /// MariaDB INET4, network byte order.
     Inet4([u8; 4]),
+    /// MariaDB INET6, network byte order.
     Inet6([u8; 16]),
 }
 
