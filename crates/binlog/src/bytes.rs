@@ -111,7 +111,9 @@ impl<'a> ByteReader<'a> {
             252 => Ok(self.u16()? as u64),
             253 => Ok(self.u24()? as u64),
             254 => self.u64(),
-            255 => Err(BodyError::Invalid("invalid length-encoded integer 0xff".into())),
+            255 => Err(BodyError::Invalid(
+                "invalid length-encoded integer 0xff".into(),
+            )),
         }
     }
     /// Length-encoded byte string.
@@ -141,7 +143,14 @@ mod tests {
     fn short_reads_are_errors_not_panics() {
         let mut r = ByteReader::new(&[1, 2, 3]);
         assert_eq!(r.u16().unwrap(), 0x0201);
-        assert!(matches!(r.u32(), Err(BodyError::Short { at: 2, needed: 4, available: 1 })));
+        assert!(matches!(
+            r.u32(),
+            Err(BodyError::Short {
+                at: 2,
+                needed: 4,
+                available: 1
+            })
+        ));
         assert_eq!(r.u8().unwrap(), 3);
         assert!(r.u8().is_err());
     }

@@ -34,7 +34,9 @@ pub enum DecodeError {
     UnknownEvent { offset: u64, type_code: u8 },
     #[error("encrypted binlog at offset {offset}: encrypted binary logs are not supported (decrypt with the server or mariadb-binlog first)")]
     Encrypted { offset: u64 },
-    #[error("rows event at offset {offset} refers to table id {table_id} with no preceding TABLE_MAP")]
+    #[error(
+        "rows event at offset {offset} refers to table id {table_id} with no preceding TABLE_MAP"
+    )]
     UnknownTable { offset: u64, table_id: u64 },
     #[error("cannot decode value at offset {offset}, table {table}, column {column}: {reason}")]
     Value {

@@ -358,7 +358,10 @@ fn is_character(c: &ColumnDef) -> bool {
         | ct::TINY_BLOB
         | ct::MEDIUM_BLOB
         | ct::LONG_BLOB
-        | ct::VECTOR => true,
+        | ct::VECTOR
+        // MariaDB counts its COMPRESSED columns among character columns too.
+        | mariadb_type::BLOB_COMPRESSED
+        | mariadb_type::VARCHAR_COMPRESSED => true,
         _ => false,
     }
 }
