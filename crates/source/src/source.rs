@@ -731,10 +731,12 @@ fn account(st: &mut State, info: &ServerInfo, ev: &EventRef<'_>) -> Result<Accou
             let resolved = if st.track_schema {
                 let at = Position::new(st.file.clone(), start);
                 let schema = st.history.table_at(&map.database, &map.table, &at);
-                Arc::new(
-                    crate::schema::resolve_table_map(map, schema)
-                        .map_err(|m| DefiniteError::Schema(format!("at {}:{start}: {m}", st.file)))?,
-                )
+                let (resolved, warning) = crate::schema::resolve_table_map(map, schema)
+                    .map_err(|m| DefiniteError::Schema(format!("at {}:{start}: {m}", st.file)))?;
+                if let Some(w) = warning {
+                    st.history.warnings.push(format!("{}:{start}: {w}", st.file));
+                }
+                Arc::new(resolved)
             } else {
                 Arc::clone(map)
             };
