@@ -18,6 +18,8 @@ mod drive;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use binlog_compat::corpus;
@@ -32,12 +34,44 @@ fn regressions_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/regressions")
 }
 
+/// The input each test is decoding right now, for the watchdog's message.
+static REPLAYING: Mutex<String> = Mutex::new(String::new());
+static MUTATING: Mutex<String> = Mutex::new(String::new());
+
+/// Run `body` on a worker thread and fail if it has not finished within
+/// `limit`, naming the input being decoded: a hang is a bug too (a fuzzer
+/// reports it as a timeout), and must not stall the test suite.
+fn within(limit: Duration, slot: &'static Mutex<String>, body: fn()) {
+    let (done, finished) = mpsc::channel();
+    let worker = std::thread::spawn(move || {
+        body();
+        let _ = done.send(());
+    });
+    match finished.recv_timeout(limit) {
+        Ok(()) => {}
+        Err(RecvTimeoutError::Disconnected) => {
+            if let Err(panic) = worker.join() {
+                std::panic::resume_unwind(panic);
+            }
+        }
+        Err(RecvTimeoutError::Timeout) => {
+            let current = slot.lock().map(|s| s.clone()).unwrap_or_default();
+            panic!("decoding did not finish within {limit:?}; it hangs on: {current}");
+        }
+    }
+}
+
 /// Run `f` on `input`; on panic save the input and describe the failure.
 fn guarded(
+    slot: &Mutex<String>,
     label: &str,
     input: &[u8],
     f: impl FnOnce(&[u8]) -> drive::Outcome,
 ) -> Result<drive::Outcome, String> {
+    if let Ok(mut current) = slot.lock() {
+        current.clear();
+        current.push_str(label);
+    }
     match catch_unwind(AssertUnwindSafe(|| f(input))) {
         Ok(outcome) => Ok(outcome),
         Err(panic) => {
@@ -80,12 +114,21 @@ fn files_in(dir: &Path) -> Vec<PathBuf> {
 
 #[test]
 fn saved_fuzz_crash_inputs_do_not_panic() {
+    within(Duration::from_secs(120), &REPLAYING, replay_saved_inputs);
+}
+
+fn replay_saved_inputs() {
     let mut failures = Vec::new();
     let mut replayed = 0;
     for path in files_in(&regressions_dir().join("decode_stream")) {
         let input = std::fs::read(&path).unwrap();
         replayed += 1;
-        if let Err(e) = guarded(&path.display().to_string(), &input, drive::decode_stream) {
+        if let Err(e) = guarded(
+            &REPLAYING,
+            &path.display().to_string(),
+            &input,
+            drive::decode_stream,
+        ) {
             failures.push(e);
         }
     }
@@ -96,7 +139,7 @@ fn saved_fuzz_crash_inputs_do_not_panic() {
             for path in event_inputs {
                 let input = std::fs::read(&path).unwrap();
                 replayed += 1;
-                if let Err(e) = guarded(&path.display().to_string(), &input, |i| {
+                if let Err(e) = guarded(&REPLAYING, &path.display().to_string(), &input, |i| {
                     drive::decode_event(&fdes, i)
                 }) {
                     failures.push(e);
@@ -201,6 +244,10 @@ impl Mutation {
 
 #[test]
 fn corpus_mutations_never_panic() {
+    within(BUDGET + Duration::from_secs(60), &MUTATING, mutate_corpus);
+}
+
+fn mutate_corpus() {
     let Some(dir) = corpus::require_fixtures("corpus_mutations_never_panic") else {
         return;
     };
@@ -209,7 +256,7 @@ fn corpus_mutations_never_panic() {
     let mut runs = 0u64;
     let mut check = |label: String, input: &[u8]| {
         runs += 1;
-        if let Err(e) = guarded(&label, input, drive::decode_stream) {
+        if let Err(e) = guarded(&MUTATING, &label, input, drive::decode_stream) {
             failures.push(e);
         }
     };

@@ -60,7 +60,19 @@ pub fn decode_stream(data: &[u8]) -> Outcome {
         let mut iter = rows.rows(table, event.offset);
         // Row buffers borrow the event, so they live per event.
         let mut row = RowChange::default();
+        // Every real row image consumes at least one byte of the event, so
+        // more rows than bytes means the iterator stopped advancing: an
+        // endless loop on this input, reported as a panic, not a hang.
+        let max_rows = rows.data.len() as u64 + 1;
+        let mut rows_in_event = 0u64;
         loop {
+            rows_in_event += 1;
+            assert!(
+                rows_in_event <= max_rows,
+                "rows event at offset {} yields more rows than it has bytes ({}): the row iterator does not advance",
+                event.offset,
+                rows.data.len()
+            );
             match iter.next_into(&mut row) {
                 Ok(true) => {}
                 Ok(false) => break,

@@ -130,8 +130,7 @@ impl SourceConfig {
                 };
                 let ca_pem = std::fs::read(ca)
                     .map_err(|e| format!("cannot read CA file {}: {e}", ca.display()))?;
-                let mut ssl = mysql_async::SslOpts::default()
-                    .with_root_certs(vec![ca_pem.into()]);
+                let mut ssl = mysql_async::SslOpts::default().with_root_certs(vec![ca_pem.into()]);
                 if self.tls == TlsMode::VerifyCa {
                     ssl = ssl.with_danger_skip_domain_validation(true);
                 }

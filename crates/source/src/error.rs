@@ -133,7 +133,8 @@ pub(crate) fn classify_server_error(
                     message: message.to_string(),
                 }
                 .into()
-            } else if lower.contains("binary log is not open") || lower.contains("binlog is not open")
+            } else if lower.contains("binary log is not open")
+                || lower.contains("binlog is not open")
             {
                 DefiniteError::BinlogOff.into()
             } else if is_purged_message(&lower) {
@@ -204,7 +205,13 @@ mod tests {
             "x",
         );
         assert!(e.to_string().contains("unique `binlog.server_id`"), "{e}");
-        let e = classify_server_error(1227, "Access denied; you need (at least one of) the REPLICATION SLAVE privilege(s)", "repl", 7, "x");
+        let e = classify_server_error(
+            1227,
+            "Access denied; you need (at least one of) the REPLICATION SLAVE privilege(s)",
+            "repl",
+            7,
+            "x",
+        );
         assert!(e.to_string().contains("GRANT REPLICATION SLAVE"), "{e}");
     }
 

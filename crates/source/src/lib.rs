@@ -41,7 +41,7 @@ pub mod server;
 mod source;
 pub mod timestamp;
 
-pub use check::{check, CheckItem, CheckStatus};
+pub use check::{check, worst, CheckItem, CheckStatus};
 pub use config::{SourceConfig, StartPosition, TlsMode};
 pub use error::{DefiniteError, SourceError, TransientError};
 pub use position::{GtidState, MariaGtidList, MysqlGtidSet, Position};

@@ -113,12 +113,15 @@ impl<'de> Deserialize<'de> for GtidState {
     }
 }
 
+/// Sorted disjoint `[start, end)` intervals of transaction numbers.
+type Intervals = Vec<(u64, u64)>;
+
 /// A MySQL GTID set: per (source UUID, tag), sorted disjoint intervals
 /// `[start, end)` of transaction numbers.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct MysqlGtidSet {
     /// Key: (uuid, tag); the untagged tag is the empty string.
-    sets: BTreeMap<([u8; 16], String), Vec<(u64, u64)>>,
+    sets: BTreeMap<([u8; 16], String), Intervals>,
 }
 
 impl MysqlGtidSet {
@@ -392,9 +395,7 @@ mod tests {
 
     #[test]
     fn mysql_gtid_set_round_trips_with_tags_and_merges_intervals() {
-        let s: MysqlGtidSet = format!("{UUID}:1-5:7:tag_a:3, {UUID}:6")
-            .parse()
-            .unwrap();
+        let s: MysqlGtidSet = format!("{UUID}:1-5:7:tag_a:3, {UUID}:6").parse().unwrap();
         assert_eq!(s.to_string(), format!("{UUID}:1-7:tag_a:3"));
         let uuid = parse_uuid(UUID).unwrap();
         assert!(s.contains(uuid, None, 6));
@@ -408,7 +409,13 @@ mod tests {
 
     #[test]
     fn mysql_gtid_set_rejects_garbage() {
-        for bad in ["x:1", &format!("{UUID}"), &format!("{UUID}:0"), &format!("{UUID}:5-3"), &format!("{UUID}:t-x:1")] {
+        for bad in [
+            "x:1",
+            UUID,
+            &format!("{UUID}:0"),
+            &format!("{UUID}:5-3"),
+            &format!("{UUID}:t-x:1"),
+        ] {
             assert!(bad.parse::<MysqlGtidSet>().is_err(), "{bad}");
         }
     }
@@ -429,7 +436,10 @@ mod tests {
         let enc = s.encode();
         assert_eq!(enc[0], 1);
         assert_eq!(enc[7], 1);
-        assert_eq!(u64::from_le_bytes(enc[..8].try_into().unwrap()) >> 8 & 0xffff, 2);
+        assert_eq!(
+            u64::from_le_bytes(enc[..8].try_into().unwrap()) >> 8 & 0xffff,
+            2
+        );
         let back = binlog::events::gtid::parse_gtid_set(&enc).unwrap();
         assert_eq!(back.len(), 2);
         assert_eq!(back[1].tag, Some("blue"));

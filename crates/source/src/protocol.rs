@@ -75,7 +75,10 @@ impl Greeting {
 /// One packet read from the server.
 pub enum Reply {
     Ok,
-    Err { code: u16, message: String },
+    Err {
+        code: u16,
+        message: String,
+    },
     /// EOF (end of a non-blocking dump).
     Eof,
     Data(Vec<u8>),
@@ -268,7 +271,10 @@ impl DumpConn {
                     }
                 }
                 _ => {
-                    return Err(DefiniteError::Protocol("unexpected packet during authentication".into()).into())
+                    return Err(DefiniteError::Protocol(
+                        "unexpected packet during authentication".into(),
+                    )
+                    .into())
                 }
             }
         }
@@ -281,10 +287,9 @@ impl DumpConn {
         let name = tls::server_name(&cfg.host)?;
         // Swap the plain stream out to wrap it.
         let plain = std::mem::replace(&mut self.io, Box::new(tokio::io::duplex(1).0));
-        let stream = connector
-            .connect(name, plain)
-            .await
-            .map_err(|e| DefiniteError::Tls(format!("TLS handshake with {} failed: {e}", cfg.addr())))?;
+        let stream = connector.connect(name, plain).await.map_err(|e| {
+            DefiniteError::Tls(format!("TLS handshake with {} failed: {e}", cfg.addr()))
+        })?;
         self.io = Box::new(stream);
         self.tls = true;
         Ok(())
@@ -316,7 +321,9 @@ impl DumpConn {
         match self.read_reply().await? {
             Reply::Ok => Ok(()),
             Reply::Err { code, message } => Err(self.server_error(code, &message)),
-            _ => Err(DefiniteError::Protocol("unexpected reply to COM_REGISTER_SLAVE".into()).into()),
+            _ => {
+                Err(DefiniteError::Protocol("unexpected reply to COM_REGISTER_SLAVE".into()).into())
+            }
         }
     }
 
@@ -376,14 +383,19 @@ impl DumpConn {
             self.seq = head[3].wrapping_add(1);
             let start = payload.len();
             payload.resize(start + len, 0);
-            self.read_exact_timed(&mut payload[start..], timeout).await?;
+            self.read_exact_timed(&mut payload[start..], timeout)
+                .await?;
             if len < MAX_PACKET {
                 return Ok(payload);
             }
         }
     }
 
-    async fn read_exact_timed(&mut self, buf: &mut [u8], timeout: Duration) -> Result<(), SourceError> {
+    async fn read_exact_timed(
+        &mut self,
+        buf: &mut [u8],
+        timeout: Duration,
+    ) -> Result<(), SourceError> {
         match tokio::time::timeout(timeout, self.io.read_exact(buf)).await {
             Err(_) => Err(TransientError::Timeout(timeout.as_secs()).into()),
             Ok(Err(e)) => Err(TransientError::ConnectionLost(e.to_string()).into()),
@@ -467,7 +479,12 @@ fn parse_greeting(p: &[u8]) -> Result<Greeting, String> {
 }
 
 /// The first authentication answer for `plugin`.
-fn auth_response(plugin: &str, password: &[u8], nonce: &[u8], tls: bool) -> Result<Vec<u8>, SourceError> {
+fn auth_response(
+    plugin: &str,
+    password: &[u8],
+    nonce: &[u8],
+    tls: bool,
+) -> Result<Vec<u8>, SourceError> {
     if password.is_empty() && plugin != "client_ed25519" {
         return Ok(Vec::new());
     }
@@ -478,7 +495,9 @@ fn auth_response(plugin: &str, password: &[u8], nonce: &[u8], tls: bool) -> Resu
         "caching_sha2_password" => mysql_common::scramble::scramble_sha256(nonce, password)
             .map(|s| s.to_vec())
             .unwrap_or_default(),
-        "client_ed25519" => mysql_common::scramble::create_response_for_ed25519(password, nonce).to_vec(),
+        "client_ed25519" => {
+            mysql_common::scramble::create_response_for_ed25519(password, nonce).to_vec()
+        }
         "mysql_clear_password" if tls => {
             let mut v = password.to_vec();
             v.push(0);
@@ -613,7 +632,8 @@ impl<'a> Cursor<'a> {
         self.take(2).map(|b| u16::from_le_bytes([b[0], b[1]]))
     }
     fn u32(&mut self) -> Option<u32> {
-        self.take(4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        self.take(4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
     }
     fn nul_str(&mut self) -> Option<&'a [u8]> {
         let rest = self.b.get(self.i..)?;
@@ -644,20 +664,28 @@ mod tls {
             TlsMode::Off | TlsMode::Preferred | TlsMode::Required => Arc::new(AcceptAny(provider)),
             TlsMode::VerifyCa | TlsMode::VerifyIdentity => {
                 let Some(ca) = &cfg.ca_file else {
-                    return Err(DefiniteError::Config("TLS verification needs `ca_file`".into()).into());
+                    return Err(
+                        DefiniteError::Config("TLS verification needs `ca_file`".into()).into(),
+                    );
                 };
                 let mut roots = rustls::RootCertStore::empty();
-                let certs = CertificateDer::pem_file_iter(ca)
-                    .map_err(|e| DefiniteError::Tls(format!("cannot read CA file {}: {e}", ca.display())))?;
+                let certs = CertificateDer::pem_file_iter(ca).map_err(|e| {
+                    DefiniteError::Tls(format!("cannot read CA file {}: {e}", ca.display()))
+                })?;
                 for cert in certs {
-                    let cert = cert.map_err(|e| DefiniteError::Tls(format!("bad CA file {}: {e}", ca.display())))?;
+                    let cert = cert.map_err(|e| {
+                        DefiniteError::Tls(format!("bad CA file {}: {e}", ca.display()))
+                    })?;
                     roots
                         .add(cert)
                         .map_err(|e| DefiniteError::Tls(format!("bad CA certificate: {e}")))?;
                 }
-                let webpki = rustls::client::WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
-                    .build()
-                    .map_err(|e| DefiniteError::Tls(e.to_string()))?;
+                let webpki = rustls::client::WebPkiServerVerifier::builder_with_provider(
+                    Arc::new(roots),
+                    provider,
+                )
+                .build()
+                .map_err(|e| DefiniteError::Tls(e.to_string()))?;
                 Arc::new(CaVerifier {
                     inner: webpki,
                     check_name: cfg.tls == TlsMode::VerifyIdentity,
@@ -691,7 +719,12 @@ mod tls {
             cert: &CertificateDer<'_>,
             dss: &DigitallySignedStruct,
         ) -> Result<HandshakeSignatureValid, TlsError> {
-            rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+            rustls::crypto::verify_tls12_signature(
+                message,
+                cert,
+                dss,
+                &self.0.signature_verification_algorithms,
+            )
         }
         fn verify_tls13_signature(
             &self,
@@ -699,7 +732,12 @@ mod tls {
             cert: &CertificateDer<'_>,
             dss: &DigitallySignedStruct,
         ) -> Result<HandshakeSignatureValid, TlsError> {
-            rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+            rustls::crypto::verify_tls13_signature(
+                message,
+                cert,
+                dss,
+                &self.0.signature_verification_algorithms,
+            )
         }
         fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
             self.0.signature_verification_algorithms.supported_schemes()
@@ -727,11 +765,9 @@ mod tls {
                 .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
             {
                 Err(TlsError::InvalidCertificate(rustls::CertificateError::NotValidForName))
-                | Err(TlsError::InvalidCertificate(rustls::CertificateError::NotValidForNameContext { .. }))
-                    if !self.check_name =>
-                {
-                    Ok(ServerCertVerified::assertion())
-                }
+                | Err(TlsError::InvalidCertificate(
+                    rustls::CertificateError::NotValidForNameContext { .. },
+                )) if !self.check_name => Ok(ServerCertVerified::assertion()),
                 other => other,
             }
         }
@@ -763,7 +799,12 @@ mod tests {
 
     #[test]
     fn dump_packet_layout() {
-        let p = binlog_dump_packet(7, "mysql-bin.000002", 1234, dump_flags::MARIADB_SEND_ANNOTATE_ROWS);
+        let p = binlog_dump_packet(
+            7,
+            "mysql-bin.000002",
+            1234,
+            dump_flags::MARIADB_SEND_ANNOTATE_ROWS,
+        );
         assert_eq!(p[0], 0x12);
         assert_eq!(&p[1..5], &1234u32.to_le_bytes());
         assert_eq!(&p[5..7], &[2, 0]);
@@ -791,7 +832,15 @@ mod tests {
     #[test]
     fn register_replica_layout() {
         let p = register_replica_packet(5, "h", "repl", 3306);
-        assert_eq!(p, [&[0x15, 5, 0, 0, 0, 1, b'h', 4][..], b"repl", &[0, 0xea, 0x0c, 0, 0, 0, 0, 0, 0, 0, 0]].concat());
+        assert_eq!(
+            p,
+            [
+                &[0x15, 5, 0, 0, 0, 1, b'h', 4][..],
+                b"repl",
+                &[0, 0xea, 0x0c, 0, 0, 0, 0, 0, 0, 0, 0]
+            ]
+            .concat()
+        );
     }
 
     #[test]
@@ -824,9 +873,21 @@ mod tests {
     #[test]
     fn caching_sha2_scramble_is_32_bytes_and_native_20() {
         let nonce = b"01234567890123456789";
-        assert_eq!(auth_response("caching_sha2_password", b"pw", nonce, false).unwrap().len(), 32);
-        assert_eq!(auth_response("mysql_native_password", b"pw", nonce, false).unwrap().len(), 20);
-        assert!(auth_response("mysql_native_password", b"", nonce, false).unwrap().is_empty());
+        assert_eq!(
+            auth_response("caching_sha2_password", b"pw", nonce, false)
+                .unwrap()
+                .len(),
+            32
+        );
+        assert_eq!(
+            auth_response("mysql_native_password", b"pw", nonce, false)
+                .unwrap()
+                .len(),
+            20
+        );
+        assert!(auth_response("mysql_native_password", b"", nonce, false)
+            .unwrap()
+            .is_empty());
         assert!(auth_response("mysql_clear_password", b"pw", nonce, false).is_err());
         assert!(rsa_encrypt_password(b"pw", nonce, b"not a key").is_err());
     }

@@ -16,8 +16,9 @@ use binlog::column::{column_type as ct, LogicalType};
 use binlog::events::table_map::{ColumnSchema, TableMap};
 use serde::{Deserialize, Serialize};
 use sqlparser::ast::{
-    AlterTableOperation, ColumnOption, CreateTableLikeKind, DataType, EnumMember, MySQLColumnPosition,
-    ObjectName, ObjectNamePart, ObjectType, RenameTableNameKind, Statement, TableConstraint,
+    AlterTableOperation, ColumnOption, CreateTableLikeKind, DataType, EnumMember,
+    MySQLColumnPosition, ObjectName, ObjectNamePart, ObjectType, RenameTableNameKind, Statement,
+    TableConstraint,
 };
 use sqlparser::dialect::MySqlDialect;
 use sqlparser::parser::Parser;
@@ -98,8 +99,6 @@ pub struct SchemaHistory {
     pub warnings: Vec<String>,
 }
 
-const SYSTEM_DATABASES: &[&str] = &["mysql", "information_schema", "performance_schema", "sys"];
-
 impl SchemaHistory {
     pub fn new() -> Self {
         Self::default()
@@ -147,7 +146,9 @@ impl SchemaHistory {
         .await?
         {
             if let (Some(db), Some(coll)) = (cell(&row, 0), cell(&row, 1)) {
-                self.database_default.entry(db).or_insert(coll.to_ascii_lowercase());
+                self.database_default
+                    .entry(db)
+                    .or_insert(coll.to_ascii_lowercase());
             }
         }
         if self.server_default.is_none() {
@@ -169,9 +170,13 @@ impl SchemaHistory {
         .await?;
         let mut found: BTreeMap<(String, String), Vec<ColumnInfo>> = BTreeMap::new();
         for row in rows {
-            let (Some(db), Some(table), Some(name), Some(data_type), Some(column_type)) =
-                (cell(&row, 0), cell(&row, 1), cell(&row, 2), cell(&row, 3), cell(&row, 4))
-            else {
+            let (Some(db), Some(table), Some(name), Some(data_type), Some(column_type)) = (
+                cell(&row, 0),
+                cell(&row, 1),
+                cell(&row, 2),
+                cell(&row, 3),
+                cell(&row, 4),
+            ) else {
                 continue;
             };
             let data_type = data_type.to_ascii_lowercase();
@@ -206,7 +211,14 @@ impl SchemaHistory {
     }
 
     /// Put a table's schema in directly (tests, or a caller's own source).
-    pub fn insert(&mut self, db: &str, table: &str, since: &Position, origin: Origin, schema: Option<TableSchema>) {
+    pub fn insert(
+        &mut self,
+        db: &str,
+        table: &str,
+        since: &Position,
+        origin: Origin,
+        schema: Option<TableSchema>,
+    ) {
         let versions = self
             .tables
             .entry(db.to_string())
@@ -218,7 +230,14 @@ impl SchemaHistory {
             .iter()
             .position(|v| v.since.cmp_file_pos(&since).is_gt())
             .unwrap_or(versions.len());
-        versions.insert(at, TableVersion { since, origin, schema });
+        versions.insert(
+            at,
+            TableVersion {
+                since,
+                origin,
+                schema,
+            },
+        );
     }
 
     /// All versions of a table, oldest first.
@@ -233,7 +252,11 @@ impl SchemaHistory {
     /// The table as it was at `at`.
     pub fn table_at(&self, db: &str, table: &str, at: &Position) -> Lookup<'_> {
         let versions = self.versions(db, table);
-        match versions.iter().rev().find(|v| v.since.cmp_file_pos(at).is_le()) {
+        match versions
+            .iter()
+            .rev()
+            .find(|v| v.since.cmp_file_pos(at).is_le())
+        {
             Some(v) => match &v.schema {
                 Some(s) => Lookup::Certain(s),
                 None => Lookup::Unknown,
@@ -270,7 +293,13 @@ impl SchemaHistory {
         }
     }
 
-    fn apply_statement(&mut self, default_db: &str, statement: &Statement, sql: &str, at: &Position) {
+    fn apply_statement(
+        &mut self,
+        default_db: &str,
+        statement: &Statement,
+        sql: &str,
+        at: &Position,
+    ) {
         match statement {
             Statement::CreateTable(ct) => {
                 if ct.temporary {
@@ -282,7 +311,9 @@ impl SchemaHistory {
                 }
                 let schema = if let Some(like) = &ct.like {
                     let source = match like {
-                        CreateTableLikeKind::Parenthesized(l) | CreateTableLikeKind::Plain(l) => &l.name,
+                        CreateTableLikeKind::Parenthesized(l) | CreateTableLikeKind::Plain(l) => {
+                            &l.name
+                        }
                     };
                     let (sdb, stable) = split_name(source, default_db);
                     self.latest(&sdb, &stable).and_then(|v| v.schema.clone())
@@ -297,16 +328,28 @@ impl SchemaHistory {
                     let mut columns: Vec<ColumnInfo> = ct
                         .columns
                         .iter()
-                        .map(|c| self.column_info(&c.name.value, &c.data_type, &option_list(&c.options), table_coll.as_deref(), &db))
+                        .map(|c| {
+                            self.column_info(
+                                &c.name.value,
+                                &c.data_type,
+                                &option_list(&c.options),
+                                table_coll.as_deref(),
+                                &db,
+                            )
+                        })
                         .collect();
                     for constraint in &ct.constraints {
                         if let TableConstraint::PrimaryKey(pk) = constraint {
-                            mark_primary(&mut columns, pk.columns.iter().map(|c| c.column.expr.to_string()));
+                            mark_primary(
+                                &mut columns,
+                                pk.columns.iter().map(|c| c.column.expr.to_string()),
+                            );
                         }
                     }
                     Some(TableSchema { columns })
                 };
-                if ct.if_not_exists && self.latest(&db, &table).is_some_and(|v| v.schema.is_some()) {
+                if ct.if_not_exists && self.latest(&db, &table).is_some_and(|v| v.schema.is_some())
+                {
                     return;
                 }
                 self.insert(&db, &table, at, Origin::Ddl, schema);
@@ -316,7 +359,8 @@ impl SchemaHistory {
                 if self.already_applied(&db, &table, at) {
                     return;
                 }
-                let Some(mut schema) = self.latest(&db, &table).and_then(|v| v.schema.clone()) else {
+                let Some(mut schema) = self.latest(&db, &table).and_then(|v| v.schema.clone())
+                else {
                     self.warnings.push(format!(
                         "{}: ALTER of {db}.{table}, whose columns are unknown",
                         at.file_pos()
@@ -342,7 +386,9 @@ impl SchemaHistory {
                         }
                         AlterTableOperation::DropColumn { column_names, .. } => {
                             for name in column_names {
-                                schema.columns.retain(|c| !c.name.eq_ignore_ascii_case(&name.value));
+                                schema
+                                    .columns
+                                    .retain(|c| !c.name.eq_ignore_ascii_case(&name.value));
                             }
                         }
                         AlterTableOperation::ModifyColumn {
@@ -351,7 +397,8 @@ impl SchemaHistory {
                             options,
                             column_position,
                         } => {
-                            let mut col = self.column_info(&col_name.value, data_type, options, None, &db);
+                            let mut col =
+                                self.column_info(&col_name.value, data_type, options, None, &db);
                             let old = find_col(&schema.columns, &col_name.value);
                             col.primary_key |= old.is_some_and(|i| schema.columns[i].primary_key);
                             place(&mut schema.columns, col, column_position.as_ref(), old);
@@ -363,7 +410,8 @@ impl SchemaHistory {
                             options,
                             column_position,
                         } => {
-                            let mut col = self.column_info(&new_name.value, data_type, options, None, &db);
+                            let mut col =
+                                self.column_info(&new_name.value, data_type, options, None, &db);
                             let old = find_col(&schema.columns, &old_name.value);
                             col.primary_key |= old.is_some_and(|i| schema.columns[i].primary_key);
                             place(&mut schema.columns, col, column_position.as_ref(), old);
@@ -388,7 +436,10 @@ impl SchemaHistory {
                         AlterTableOperation::AddConstraint {
                             constraint: TableConstraint::PrimaryKey(pk),
                             ..
-                        } => mark_primary(&mut schema.columns, pk.columns.iter().map(|c| c.column.expr.to_string())),
+                        } => mark_primary(
+                            &mut schema.columns,
+                            pk.columns.iter().map(|c| c.column.expr.to_string()),
+                        ),
                         AlterTableOperation::DropPrimaryKey { .. } => {
                             for c in &mut schema.columns {
                                 c.primary_key = false;
@@ -408,7 +459,10 @@ impl SchemaHistory {
                             let upper = text.to_ascii_uppercase();
                             // Table options (ENGINE=, COMMENT=, AUTO_INCREMENT=…) keep the layout;
                             // a charset conversion does not.
-                            if upper.contains("CONVERT") || upper.contains("CHARACTER SET") || upper.contains("CHARSET") {
+                            if upper.contains("CONVERT")
+                                || upper.contains("CHARACTER SET")
+                                || upper.contains("CHARSET")
+                            {
                                 followed = false;
                             }
                         }
@@ -426,7 +480,9 @@ impl SchemaHistory {
                 ObjectType::Table => {
                     for name in names {
                         let (db, table) = split_name(name, default_db);
-                        if self.latest(&db, &table).is_some() && !self.already_applied(&db, &table, at) {
+                        if self.latest(&db, &table).is_some()
+                            && !self.already_applied(&db, &table, at)
+                        {
                             self.insert(&db, &table, at, Origin::Ddl, None);
                         }
                     }
@@ -467,7 +523,8 @@ impl SchemaHistory {
 
     /// The history already holds a version at or after `at` for the table.
     fn already_applied(&self, db: &str, table: &str, at: &Position) -> bool {
-        self.latest(db, table).is_some_and(|v| v.since.cmp_file_pos(at).is_ge())
+        self.latest(db, table)
+            .is_some_and(|v| v.since.cmp_file_pos(at).is_ge())
     }
 
     /// A DDL we could not follow: if it names a table, that table's columns
@@ -515,13 +572,19 @@ impl SchemaHistory {
         let mut primary_key = false;
         for o in options {
             match o {
-                ColumnOption::CharacterSet(n) => column_charset = Some(n.to_string().to_ascii_lowercase()),
-                ColumnOption::Collation(n) => column_collation = Some(n.to_string().to_ascii_lowercase()),
+                ColumnOption::CharacterSet(n) => {
+                    column_charset = Some(n.to_string().to_ascii_lowercase())
+                }
+                ColumnOption::Collation(n) => {
+                    column_collation = Some(n.to_string().to_ascii_lowercase())
+                }
                 ColumnOption::PrimaryKey(_) => primary_key = true,
                 _ => {}
             }
         }
-        if let Some(cs) = word_after(&upper, "CHARACTER SET").or_else(|| word_after(&upper, "CHARSET")) {
+        if let Some(cs) =
+            word_after(&upper, "CHARACTER SET").or_else(|| word_after(&upper, "CHARSET"))
+        {
             column_charset.get_or_insert(cs.to_ascii_lowercase());
         }
         if let Some(c) = word_after(&upper, "COLLATE") {
@@ -586,12 +649,19 @@ fn option_list(options: &[sqlparser::ast::ColumnOptionDef]) -> Vec<ColumnOption>
 }
 
 fn find_col(columns: &[ColumnInfo], name: &str) -> Option<usize> {
-    columns.iter().position(|c| c.name.eq_ignore_ascii_case(name))
+    columns
+        .iter()
+        .position(|c| c.name.eq_ignore_ascii_case(name))
 }
 
 /// Put `col` where the statement says: replacing index `old` (MODIFY/CHANGE)
 /// unless moved, FIRST, AFTER x, or at the end.
-fn place(columns: &mut Vec<ColumnInfo>, col: ColumnInfo, position: Option<&MySQLColumnPosition>, old: Option<usize>) {
+fn place(
+    columns: &mut Vec<ColumnInfo>,
+    col: ColumnInfo,
+    position: Option<&MySQLColumnPosition>,
+    old: Option<usize>,
+) {
     match (position, old) {
         (None, Some(i)) => columns[i] = col,
         (position, old) => {
@@ -663,13 +733,25 @@ fn word_after(text: &str, key: &str) -> Option<String> {
 }
 
 fn is_binary_type(t: &str) -> bool {
-    matches!(t, "binary" | "varbinary" | "tinyblob" | "blob" | "mediumblob" | "longblob")
+    matches!(
+        t,
+        "binary" | "varbinary" | "tinyblob" | "blob" | "mediumblob" | "longblob"
+    )
 }
 
 fn is_text_type(t: &str) -> bool {
     matches!(
         t,
-        "char" | "varchar" | "tinytext" | "text" | "mediumtext" | "longtext" | "enum" | "set" | "long" | "json"
+        "char"
+            | "varchar"
+            | "tinytext"
+            | "text"
+            | "mediumtext"
+            | "longtext"
+            | "enum"
+            | "set"
+            | "long"
+            | "json"
     )
 }
 
@@ -719,11 +801,17 @@ fn ddl_target(sql: &str) -> Option<(Option<String>, String)> {
         return None;
     }
     let mut j = i + 1;
-    while upper.get(j).is_some_and(|t| matches!(t.as_str(), "IF" | "NOT" | "EXISTS")) {
+    while upper
+        .get(j)
+        .is_some_and(|t| matches!(t.as_str(), "IF" | "NOT" | "EXISTS"))
+    {
         j += 1;
     }
     let name = tokens.get(j)?;
-    let parts: Vec<String> = name.split('.').map(|p| p.trim_matches('`').to_string()).collect();
+    let parts: Vec<String> = name
+        .split('.')
+        .map(|p| p.trim_matches('`').to_string())
+        .collect();
     match parts.as_slice() {
         [db, table] => Some((Some(db.clone()), table.clone())),
         [table] => Some((None, table.clone())),
@@ -751,12 +839,12 @@ fn binlog_types(data_type: &str) -> Option<&'static [u8]> {
         "varchar" | "varbinary" => &[ct::VARCHAR, ct::VAR_STRING],
         "enum" => &[ct::ENUM],
         "set" => &[ct::SET],
-        "tinytext" | "text" | "mediumtext" | "longtext" | "tinyblob" | "blob" | "mediumblob" | "longblob"
-        | "long" => &[ct::BLOB, ct::TINY_BLOB, ct::MEDIUM_BLOB, ct::LONG_BLOB],
+        "tinytext" | "text" | "mediumtext" | "longtext" | "tinyblob" | "blob" | "mediumblob"
+        | "longblob" | "long" => &[ct::BLOB, ct::TINY_BLOB, ct::MEDIUM_BLOB, ct::LONG_BLOB],
         "json" => &[ct::JSON, ct::BLOB],
         "bit" => &[ct::BIT],
-        "geometry" | "point" | "linestring" | "polygon" | "multipoint" | "multilinestring" | "multipolygon"
-        | "geometrycollection" | "geomcollection" => &[ct::GEOMETRY],
+        "geometry" | "point" | "linestring" | "polygon" | "multipoint" | "multilinestring"
+        | "multipolygon" | "geometrycollection" | "geomcollection" => &[ct::GEOMETRY],
         "vector" => &[ct::VECTOR, ct::VARCHAR],
         _ => return None,
     })
@@ -819,7 +907,10 @@ pub fn mismatch(map: &TableMap, schema: &TableSchema) -> Option<String> {
 /// The table map with the schema applied, after checking they agree. A
 /// mismatch with a schema known to hold at the event is an error; with a
 /// later snapshot (a guess) the map is used alone and a warning returned.
-pub fn resolve_table_map(map: &TableMap, lookup: Lookup<'_>) -> Result<(TableMap, Option<String>), String> {
+pub fn resolve_table_map(
+    map: &TableMap,
+    lookup: Lookup<'_>,
+) -> Result<(TableMap, Option<String>), String> {
     let (schema, certain) = match lookup {
         Lookup::Certain(s) => (s, true),
         Lookup::Guess(s) => (s, false),
@@ -845,7 +936,10 @@ pub fn resolve_table_map(map: &TableMap, lookup: Lookup<'_>) -> Result<(TableMap
 }
 
 fn to_column_schema(c: &ColumnInfo) -> ColumnSchema {
-    let labels = |v: &Option<Vec<String>>| v.as_ref().map(|l| l.iter().map(|s| s.as_bytes().to_vec()).collect());
+    let labels = |v: &Option<Vec<String>>| {
+        v.as_ref()
+            .map(|l| l.iter().map(|s| s.as_bytes().to_vec()).collect())
+    };
     ColumnSchema {
         name: Some(c.name.clone()),
         unsigned: c.unsigned,
@@ -871,7 +965,8 @@ mod tests {
         let mut h = SchemaHistory::new();
         h.collations.insert("utf8mb4_general_ci".into(), 45);
         h.collations.insert("latin1_swedish_ci".into(), 8);
-        h.charset_default.insert("latin1".into(), "latin1_swedish_ci".into());
+        h.charset_default
+            .insert("latin1".into(), "latin1_swedish_ci".into());
         h.server_default = Some("utf8mb4_general_ci".into());
         h
     }
@@ -882,7 +977,9 @@ mod tests {
 
     fn names(h: &SchemaHistory, at: u64) -> Vec<String> {
         match h.table_at("db", "t", &pos(at)) {
-            Lookup::Certain(s) | Lookup::Guess(s) => s.columns.iter().map(|c| c.name.clone()).collect(),
+            Lookup::Certain(s) | Lookup::Guess(s) => {
+                s.columns.iter().map(|c| c.name.clone()).collect()
+            }
             Lookup::Unknown => vec![],
         }
     }
@@ -896,29 +993,58 @@ mod tests {
              kind ENUM('a','b''c'), PRIMARY KEY (id)) DEFAULT CHARSET=utf8mb4",
             &pos(100),
         );
-        h.apply_ddl("db", "ALTER TABLE t ADD COLUMN note TEXT AFTER id, DROP COLUMN kind", &pos(200));
-        h.apply_ddl("other", "ALTER TABLE db.t MODIFY name VARCHAR(40) FIRST", &pos(300));
+        h.apply_ddl(
+            "db",
+            "ALTER TABLE t ADD COLUMN note TEXT AFTER id, DROP COLUMN kind",
+            &pos(200),
+        );
+        h.apply_ddl(
+            "other",
+            "ALTER TABLE db.t MODIFY name VARCHAR(40) FIRST",
+            &pos(300),
+        );
         h.apply_ddl("db", "ALTER TABLE `t` CHANGE note remark TEXT", &pos(400));
         assert_eq!(names(&h, 150), ["id", "name", "kind"]);
         assert_eq!(names(&h, 250), ["id", "note", "name"]);
         assert_eq!(names(&h, 350), ["name", "id", "note"]);
         assert_eq!(names(&h, 450), ["name", "id", "remark"]);
-        let Lookup::Certain(v1) = h.table_at("db", "t", &pos(150)) else { panic!() };
+        let Lookup::Certain(v1) = h.table_at("db", "t", &pos(150)) else {
+            panic!()
+        };
         assert!(v1.columns[0].unsigned && v1.columns[0].primary_key);
         assert_eq!(v1.columns[1].collation, Some(8));
-        assert_eq!(v1.columns[2].enum_values.as_deref(), Some(&["a".to_string(), "b'c".to_string()][..]));
-        let Lookup::Certain(v4) = h.table_at("db", "t", &pos(450)) else { panic!() };
-        assert!(v4.columns[1].primary_key, "primary key survives MODIFY of another column");
+        assert_eq!(
+            v1.columns[2].enum_values.as_deref(),
+            Some(&["a".to_string(), "b'c".to_string()][..])
+        );
+        let Lookup::Certain(v4) = h.table_at("db", "t", &pos(450)) else {
+            panic!()
+        };
+        assert!(
+            v4.columns[1].primary_key,
+            "primary key survives MODIFY of another column"
+        );
 
         // A replay of the same DDL after restarting from an old position changes nothing.
         let before = h.clone();
-        h.apply_ddl("db", "ALTER TABLE t ADD COLUMN note TEXT AFTER id, DROP COLUMN kind", &pos(200));
+        h.apply_ddl(
+            "db",
+            "ALTER TABLE t ADD COLUMN note TEXT AFTER id, DROP COLUMN kind",
+            &pos(200),
+        );
         assert_eq!(h, before);
 
         h.apply_ddl("db", "RENAME TABLE t TO u", &pos(500));
         assert_eq!(h.table_at("db", "t", &pos(600)), Lookup::Unknown);
-        assert!(matches!(h.table_at("db", "u", &pos(600)), Lookup::Certain(_)));
-        h.apply_ddl("db", "DROP TABLE IF EXISTS `u` /* generated by server */", &pos(700));
+        assert!(matches!(
+            h.table_at("db", "u", &pos(600)),
+            Lookup::Certain(_)
+        ));
+        h.apply_ddl(
+            "db",
+            "DROP TABLE IF EXISTS `u` /* generated by server */",
+            &pos(700),
+        );
         assert_eq!(h.table_at("db", "u", &pos(800)), Lookup::Unknown);
 
         let json = h.to_json();
@@ -929,7 +1055,11 @@ mod tests {
     fn unparsable_ddl_makes_the_table_unknown_with_a_warning() {
         let mut h = history();
         h.apply_ddl("db", "CREATE TABLE t (id INT)", &pos(100));
-        h.apply_ddl("db", "ALTER TABLE t ADD SYSTEM VERSIONING WITH @@ weird", &pos(200));
+        h.apply_ddl(
+            "db",
+            "ALTER TABLE t ADD SYSTEM VERSIONING WITH @@ weird",
+            &pos(200),
+        );
         assert_eq!(h.table_at("db", "t", &pos(300)), Lookup::Unknown);
         assert!(!h.warnings.is_empty());
     }
@@ -937,7 +1067,11 @@ mod tests {
     #[test]
     fn table_map_checks_against_the_schema() {
         let mut h = history();
-        h.apply_ddl("db", "CREATE TABLE t (id INT UNSIGNED PRIMARY KEY, v VARCHAR(5))", &pos(100));
+        h.apply_ddl(
+            "db",
+            "CREATE TABLE t (id INT UNSIGNED PRIMARY KEY, v VARCHAR(5))",
+            &pos(100),
+        );
         let mut map = TableMap {
             table_id: 1,
             flags: 0,
@@ -948,7 +1082,8 @@ mod tests {
             has_column_names: false,
             has_signedness: false,
         };
-        let (resolved, warning) = resolve_table_map(&map, h.table_at("db", "t", &pos(150))).unwrap();
+        let (resolved, warning) =
+            resolve_table_map(&map, h.table_at("db", "t", &pos(150))).unwrap();
         assert!(warning.is_none());
         assert_eq!(resolved.columns[0].name.as_deref(), Some("id"));
         assert!(resolved.columns[0].unsigned && resolved.columns[0].primary_key);
@@ -956,7 +1091,10 @@ mod tests {
 
         map.columns.push(ColumnDef::new(ct::LONG, 0));
         let err = resolve_table_map(&map, h.table_at("db", "t", &pos(150))).unwrap_err();
-        assert!(err.contains("has 3 columns") && err.contains("has 2"), "{err}");
+        assert!(
+            err.contains("has 3 columns") && err.contains("has 2"),
+            "{err}"
+        );
         map.columns.pop();
         map.columns[1] = ColumnDef::new(ct::DOUBLE, 8);
         let err = resolve_table_map(&map, h.table_at("db", "t", &pos(150))).unwrap_err();
@@ -965,7 +1103,10 @@ mod tests {
 
     #[test]
     fn quoted_lists_from_information_schema() {
-        assert_eq!(parse_quoted_list("enum('x','it''s','a,b')"), ["x", "it's", "a,b"]);
+        assert_eq!(
+            parse_quoted_list("enum('x','it''s','a,b')"),
+            ["x", "it's", "a,b"]
+        );
         assert_eq!(parse_quoted_list("set('')"), [""]);
         assert!(parse_quoted_list("int(11)").is_empty());
     }

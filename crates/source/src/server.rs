@@ -129,7 +129,10 @@ pub async fn server_info(conn: &mut Conn, cfg: &SourceConfig) -> Result<ServerIn
 
 /// The binlog file being written and its end (SHOW MASTER STATUS, or
 /// SHOW BINARY LOG STATUS on MySQL 8.4+ where the old name is gone).
-pub async fn binlog_end(conn: &mut Conn, cfg: &SourceConfig) -> Result<Option<Position>, SourceError> {
+pub async fn binlog_end(
+    conn: &mut Conn,
+    cfg: &SourceConfig,
+) -> Result<Option<Position>, SourceError> {
     let rows = match query(conn, cfg, "SHOW MASTER STATUS").await {
         Ok(rows) => rows,
         Err(SourceError::Definite(DefiniteError::Server { code: 1064, .. })) => {
@@ -145,13 +148,21 @@ pub async fn binlog_end(conn: &mut Conn, cfg: &SourceConfig) -> Result<Option<Po
 }
 
 /// SHOW BINARY LOGS: (file, size), oldest first.
-pub async fn binary_logs(conn: &mut Conn, cfg: &SourceConfig) -> Result<Vec<(String, u64)>, SourceError> {
+pub async fn binary_logs(
+    conn: &mut Conn,
+    cfg: &SourceConfig,
+) -> Result<Vec<(String, u64)>, SourceError> {
     Ok(query(conn, cfg, "SHOW BINARY LOGS")
         .await?
         .into_iter()
         .filter_map(|r| {
             let file = r.first().cloned().flatten()?;
-            let size = r.get(1).cloned().flatten().and_then(|s| s.parse().ok()).unwrap_or(0);
+            let size = r
+                .get(1)
+                .cloned()
+                .flatten()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0);
             Some((file, size))
         })
         .collect())

@@ -47,7 +47,9 @@ pub async fn file_start_time(cfg: &SourceConfig, file: &str) -> Result<Option<u6
     for _ in 0..8 {
         match conn.next_dump_packet().await? {
             Reply::Data(bytes) => {
-                let Some(head) = bytes.get(..19) else { continue };
+                let Some(head) = bytes.get(..19) else {
+                    continue;
+                };
                 let ts = u32::from_le_bytes([head[0], head[1], head[2], head[3]]);
                 let log_pos = u32::from_le_bytes([head[13], head[14], head[15], head[16]]);
                 if log_pos != 0 {

@@ -265,7 +265,7 @@ fn mariadb_compressed(payload: &[u8], charset: Option<u16>) -> Result<Value<'_>,
     let mut z = flate2::Decompress::new(header & 8 == 0);
     let input = r.rest();
     loop {
-        out.reserve((original - out.len()).min(1 << 20).max(1));
+        out.reserve((original - out.len()).clamp(1, 1 << 20));
         let before = z.total_in() as usize;
         let status = z
             .decompress_vec(

@@ -1,0 +1,191 @@
+//! The SQLite file layout.
+//!
+//! Ingest speed drives it: changes get a store-assigned `INTEGER PRIMARY KEY`
+//! (the rowid, so no separate key b-tree), names of tables, binlog files,
+//! rules and statements are interned in small tables, and there are exactly
+//! three secondary indexes on `changes`, all appended to near their right
+//! edge in binlog order:
+//! - `changes_key (file_id, event_pos, row_index)` UNIQUE — idempotency;
+//! - `changes_by_table (table_id)` (+ rowid) — a table's changes by seq;
+//! - `changes_by_row (table_id, pk_text)` (+ rowid) — row history.
+//!
+//! Time ranges use the rollups: each (table, minute, operation) cell keeps
+//! its count and the lowest and highest seq it covers, so a time range maps
+//! to a seq range of `changes_by_table` without a timestamp index.
+
+use rusqlite::Connection;
+
+use crate::config::FtsTokenizer;
+use crate::error::{Result, StoreError};
+
+pub(crate) const LAYOUT_VERSION: i64 = 1;
+
+const TABLES: &str = r#"
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS checkpoint (
+    id           INTEGER PRIMARY KEY CHECK (id = 1),
+    binlog_file  TEXT NOT NULL,
+    binlog_pos   INTEGER NOT NULL,
+    gtid_set     TEXT,
+    committed_at INTEGER NOT NULL
+);
+
+-- Identifiers are at most 64 characters in MySQL; anything longer is not
+-- a real table and must not be stored.
+CREATE TABLE IF NOT EXISTS tables (
+    id   INTEGER PRIMARY KEY,
+    db   TEXT NOT NULL CHECK (length(db) BETWEEN 1 AND 64),
+    name TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 64),
+    UNIQUE (db, name)
+);
+
+CREATE TABLE IF NOT EXISTS binlog_files (
+    id   INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE
+);
+
+CREATE TABLE IF NOT EXISTS rules (
+    id   INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE
+);
+
+-- GTID, XID and statement text shared by consecutive changes; `refs`
+-- counts the changes pointing here so purge can drop it with the last one.
+CREATE TABLE IF NOT EXISTS statements (
+    id    INTEGER PRIMARY KEY,
+    gtid  TEXT,
+    xid   INTEGER,
+    query TEXT,
+    refs  INTEGER NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS changes (
+    id        INTEGER PRIMARY KEY,
+    table_id  INTEGER NOT NULL,
+    ts        INTEGER NOT NULL,
+    op        INTEGER NOT NULL CHECK (op BETWEEN 1 AND 3),
+    file_id   INTEGER NOT NULL,
+    event_pos INTEGER NOT NULL,
+    row_index INTEGER NOT NULL,
+    stmt_id   INTEGER,
+    pk_text   TEXT NOT NULL,
+    pk        TEXT NOT NULL,
+    old_data  TEXT,
+    new_data  TEXT,
+    diff      TEXT,
+    tags      TEXT
+);
+CREATE UNIQUE INDEX IF NOT EXISTS changes_key ON changes (file_id, event_pos, row_index);
+CREATE INDEX IF NOT EXISTS changes_by_table ON changes (table_id);
+CREATE INDEX IF NOT EXISTS changes_by_row ON changes (table_id, pk_text);
+
+CREATE TABLE IF NOT EXISTS rollups (
+    table_id INTEGER NOT NULL,
+    minute   INTEGER NOT NULL,
+    op       INTEGER NOT NULL,
+    n        INTEGER NOT NULL,
+    min_seq  INTEGER NOT NULL,
+    max_seq  INTEGER NOT NULL,
+    PRIMARY KEY (table_id, minute, op)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS change_tags (
+    rule_id   INTEGER NOT NULL,
+    change_id INTEGER NOT NULL,
+    PRIMARY KEY (rule_id, change_id)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS alerts (
+    id         INTEGER PRIMARY KEY,
+    ts         INTEGER NOT NULL,
+    kind       TEXT NOT NULL,
+    name       TEXT NOT NULL,
+    priority   TEXT NOT NULL,
+    db         TEXT,
+    tbl        TEXT,
+    change_key TEXT,
+    message    TEXT NOT NULL,
+    details    TEXT NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS alerts_once_per_change
+    ON alerts (change_key, name) WHERE change_key IS NOT NULL;
+CREATE INDEX IF NOT EXISTS alerts_by_time ON alerts (ts);
+
+CREATE TABLE IF NOT EXISTS schema_history (
+    file     TEXT NOT NULL,
+    pos      INTEGER NOT NULL,
+    document TEXT NOT NULL,
+    PRIMARY KEY (file, pos)
+);
+"#;
+
+/// Creates what is missing and checks the layout version.
+pub(crate) fn create(conn: &Connection, full_text: bool, tokenizer: FtsTokenizer) -> Result<()> {
+    conn.execute_batch(TABLES)?;
+    if full_text {
+        let tok = match tokenizer {
+            FtsTokenizer::Unicode61 => "unicode61 remove_diacritics 2",
+            FtsTokenizer::Trigram => "trigram",
+        };
+        // Contentless: the text lives only in the index (values are in
+        // `changes`); contentless_delete lets purge remove entries by rowid.
+        conn.execute_batch(&format!(
+            "CREATE VIRTUAL TABLE IF NOT EXISTS changes_fts USING fts5(
+                 body, content='', contentless_delete=1, tokenize='{tok}');"
+        ))?;
+    }
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES ('layout_version', ?1) ON CONFLICT (key) DO NOTHING",
+        [LAYOUT_VERSION],
+    )?;
+    for key in ["next_seq", "next_stmt", "total_changes"] {
+        conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO NOTHING",
+            rusqlite::params![key, if key == "total_changes" { 0 } else { 1 }],
+        )?;
+    }
+    check_version(conn)
+}
+
+pub(crate) fn check_version(conn: &Connection) -> Result<()> {
+    let version: i64 = conn
+        .query_row("SELECT value FROM meta WHERE key = 'layout_version'", [], |r| r.get(0))
+        .map_err(|e| StoreError::Layout(format!("not a binlog-analyzer store ({e})")))?;
+    if version != LAYOUT_VERSION {
+        return Err(StoreError::Layout(format!(
+            "layout version {version}, this build reads {LAYOUT_VERSION}"
+        )));
+    }
+    Ok(())
+}
+
+pub(crate) fn has_fts(conn: &Connection) -> Result<bool> {
+    let n: i64 = conn.query_row(
+        "SELECT count(*) FROM sqlite_master WHERE name = 'changes_fts'",
+        [],
+        |r| r.get(0),
+    )?;
+    Ok(n > 0)
+}
+
+pub(crate) fn meta(conn: &Connection, key: &str) -> Result<i64> {
+    Ok(conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))?)
+}
+
+/// Session settings of every connection.
+pub(crate) fn configure(conn: &Connection, fsync_every_commit: bool) -> Result<()> {
+    conn.busy_timeout(std::time::Duration::from_secs(60))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(
+        None,
+        "synchronous",
+        if fsync_every_commit { "FULL" } else { "NORMAL" },
+    )?;
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    conn.pragma_update(None, "cache_size", -65_536)?;
+    Ok(())
+}

@@ -1,0 +1,340 @@
+//! Backend-independent pieces: search text, row rebuilding, checkpoint order,
+//! rollup aggregation, stats assembly.
+
+use std::cmp::Ordering;
+use std::collections::HashMap;
+
+use pipeline::record::{Checkpoint, Operation};
+use serde_json::{Map, Value as Json};
+
+use crate::error::{Result, StoreError};
+use crate::types::*;
+
+pub(crate) fn op_code(op: Operation) -> i64 {
+    match op {
+        Operation::Insert => 1,
+        Operation::Update => 2,
+        Operation::Delete => 3,
+    }
+}
+
+pub(crate) fn op_from_code(code: i64) -> Result<Operation> {
+    match code {
+        1 => Ok(Operation::Insert),
+        2 => Ok(Operation::Update),
+        3 => Ok(Operation::Delete),
+        other => Err(StoreError::Layout(format!("operation code {other}"))),
+    }
+}
+
+pub(crate) fn check_limit(limit: u32) -> Result<u32> {
+    match limit {
+        0 => Err(StoreError::invalid("limit", "must be at least 1")),
+        n if n > MAX_LIMIT => Err(StoreError::invalid(
+            "limit",
+            format!("at most {MAX_LIMIT}"),
+        )),
+        n => Ok(n),
+    }
+}
+
+pub(crate) fn check_range(range: &TimeRange) -> Result<()> {
+    if let (Some(s), Some(e)) = (range.start, range.end) {
+        if s > e {
+            return Err(StoreError::invalid("time range", "start is after end"));
+        }
+    }
+    Ok(())
+}
+
+/// The text indexed for full-text search: every scalar value of the images
+/// and the key, space-separated. Binary values (`{"base64": ..}`) are left
+/// out: their text is noise.
+pub fn search_text(record: &pipeline::record::ChangeRecord) -> String {
+    let mut out = String::new();
+    for image in [&record.old_data, &record.new_data].into_iter().flatten() {
+        for v in image.values() {
+            push_scalars(v, &mut out);
+        }
+    }
+    if record.old_data.is_none() && record.new_data.is_none() {
+        for v in record.primary_key.values() {
+            push_scalars(v, &mut out);
+        }
+    }
+    out
+}
+
+fn push_scalars(v: &Json, out: &mut String) {
+    match v {
+        Json::Null => {}
+        Json::Bool(b) => push_word(out, if *b { "true" } else { "false" }),
+        Json::Number(n) => push_word(out, &n.to_string()),
+        Json::String(s) => push_word(out, s),
+        Json::Array(items) => items.iter().for_each(|i| push_scalars(i, out)),
+        Json::Object(map) => {
+            if map.len() == 1 && map.contains_key("base64") {
+                return;
+            }
+            map.values().for_each(|i| push_scalars(i, out));
+        }
+    }
+}
+
+fn push_word(out: &mut String, word: &str) {
+    if !out.is_empty() {
+        out.push(' ');
+    }
+    out.push_str(word);
+}
+
+/// Turns user words into an FTS5 query: each word a quoted string (so no
+/// operator or syntax error can come from the input), `*` kept as prefix.
+pub(crate) fn fts5_query(text: &str) -> Result<String> {
+    let mut parts = Vec::new();
+    for word in text.split_whitespace() {
+        let (body, prefix) = match word.strip_suffix('*') {
+            Some(b) => (b, true),
+            None => (word, false),
+        };
+        if body.is_empty() {
+            continue;
+        }
+        let quoted = format!("\"{}\"", body.replace('"', "\"\""));
+        parts.push(if prefix { format!("{quoted}*") } else { quoted });
+    }
+    if parts.is_empty() {
+        return Err(StoreError::invalid("q", "no words to search for"));
+    }
+    Ok(parts.join(" AND "))
+}
+
+/// The same for MySQL's FULLTEXT in boolean mode: every word required.
+pub(crate) fn mysql_fulltext_query(text: &str) -> Result<String> {
+    let mut parts = Vec::new();
+    for word in text.split_whitespace() {
+        let (body, prefix) = match word.strip_suffix('*') {
+            Some(b) => (b, true),
+            None => (word, false),
+        };
+        let body: String = body.chars().filter(|c| *c != '"').collect();
+        if body.is_empty() {
+            continue;
+        }
+        parts.push(if prefix {
+            // A prefix cannot be quoted in boolean mode; keep only word chars.
+            let clean: String = body
+                .chars()
+                .filter(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            if clean.is_empty() {
+                continue;
+            }
+            format!("+{clean}*")
+        } else {
+            format!("+\"{body}\"")
+        });
+    }
+    if parts.is_empty() {
+        return Err(StoreError::invalid("q", "no words to search for"));
+    }
+    Ok(parts.join(" "))
+}
+
+/// JSON path of one top-level member, for `json_extract`/`JSON_EXTRACT`.
+pub(crate) fn column_path(column: &str) -> Result<String> {
+    if column.is_empty() || column.contains('"') || column.contains('\\') {
+        return Err(StoreError::invalid(
+            "column",
+            "must be a non-empty name without '\"' or '\\'",
+        ));
+    }
+    Ok(format!("$.\"{column}\""))
+}
+
+/// Orders checkpoints by binlog file (numeric extension, as the server
+/// numbers them) then position. Files with different base names compare by
+/// name.
+pub fn compare_checkpoints(a: &Checkpoint, b: &Checkpoint) -> Ordering {
+    compare_files(&a.binlog_file, &b.binlog_file).then(a.binlog_pos.cmp(&b.binlog_pos))
+}
+
+pub(crate) fn compare_files(a: &str, b: &str) -> Ordering {
+    fn split(s: &str) -> (&str, Option<u64>) {
+        match s.rsplit_once('.') {
+            Some((base, ext)) => (base, ext.parse().ok()),
+            None => (s, None),
+        }
+    }
+    match (split(a), split(b)) {
+        ((ba, Some(x)), (bb, Some(y))) if ba == bb => x.cmp(&y),
+        _ => a.cmp(b),
+    }
+}
+
+/// Rebuilds a row from its changes (in commit order) up to and including
+/// time `at`: INSERT sets the after image, UPDATE overlays its after image
+/// (so minimal images add up), DELETE removes the row.
+pub fn rebuild_row(history: Vec<StoredChange>, at: u32) -> RowAsOf {
+    let mut row: Option<Map<String, Json>> = None;
+    let mut last = None;
+    let mut applied = 0;
+    for change in history {
+        if change.record.timestamp > at {
+            continue;
+        }
+        let rec = &change.record;
+        match rec.operation {
+            Operation::Insert => row = rec.new_data.clone(),
+            Operation::Update => {
+                let mut base = row.take().or_else(|| rec.old_data.clone()).unwrap_or_default();
+                if let Some(new) = &rec.new_data {
+                    for (k, v) in new {
+                        base.insert(k.clone(), v.clone());
+                    }
+                }
+                row = Some(base);
+            }
+            Operation::Delete => row = None,
+        }
+        applied += 1;
+        last = Some(change);
+    }
+    RowAsOf {
+        exists: row.is_some(),
+        row,
+        last_change: last,
+        changes_applied: applied,
+    }
+}
+
+/// Per-batch rollup deltas: (table id, minute, op) → (count, min seq, max seq).
+#[derive(Default)]
+pub(crate) struct RollupDelta {
+    pub cells: HashMap<(i64, i64, i64), (i64, i64, i64)>,
+}
+
+impl RollupDelta {
+    pub fn add(&mut self, table_id: i64, ts: u32, op: i64, seq: i64) {
+        let cell = self
+            .cells
+            .entry((table_id, i64::from(ts) / 60, op))
+            .or_insert((0, seq, seq));
+        cell.0 += 1;
+        cell.1 = cell.1.min(seq);
+        cell.2 = cell.2.max(seq);
+    }
+}
+
+/// Builds [`TableStats`] from rollup rows `(minute, op code, count)`.
+pub(crate) fn stats_from_rollups(rows: impl IntoIterator<Item = (i64, i64, i64)>) -> Result<TableStats> {
+    let mut ops = OpCounts::default();
+    let mut hourly = [0u64; 24];
+    let mut daily: std::collections::BTreeMap<i64, OpCounts> = Default::default();
+    for (minute, op, n) in rows {
+        let op = op_from_code(op)?;
+        let n = u64::try_from(n).unwrap_or(0);
+        ops.add(op, n);
+        let hour = usize::try_from(minute.rem_euclid(1440) / 60).unwrap_or(0);
+        if let Some(h) = hourly.get_mut(hour) {
+            *h += n;
+        }
+        daily.entry(minute.div_euclid(1440)).or_default().add(op, n);
+    }
+    Ok(TableStats {
+        total_changes: ops.total(),
+        operations: ops,
+        daily: daily
+            .into_iter()
+            .map(|(day, counts)| DailyCount {
+                date: civil_date(day),
+                day_start: u32::try_from(day * 86_400).unwrap_or(u32::MAX),
+                counts,
+            })
+            .collect(),
+        hourly: hourly
+            .iter()
+            .enumerate()
+            .map(|(h, c)| HourCount {
+                hour: h as u8,
+                count: *c,
+            })
+            .collect(),
+    })
+}
+
+/// Builds a trend series from rollup rows `(minute, op code, count)`.
+pub(crate) fn trend_from_rollups(
+    rows: impl IntoIterator<Item = (i64, i64, i64)>,
+    bucket: Bucket,
+) -> Result<Vec<TrendPoint>> {
+    let width = bucket.minutes();
+    let mut series: std::collections::BTreeMap<i64, OpCounts> = Default::default();
+    for (minute, op, n) in rows {
+        let op = op_from_code(op)?;
+        series
+            .entry(minute.div_euclid(width))
+            .or_default()
+            .add(op, u64::try_from(n).unwrap_or(0));
+    }
+    Ok(series
+        .into_iter()
+        .map(|(b, counts)| TrendPoint {
+            start: u32::try_from(b * width * 60).unwrap_or(u32::MAX),
+            counts,
+        })
+        .collect())
+}
+
+/// `YYYY-MM-DD` of a day number since 1970-01-01 (proleptic Gregorian).
+pub(crate) fn civil_date(day: i64) -> String {
+    // Howard Hinnant's days-to-civil algorithm.
+    let z = day + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// Rule alerts are kept once per (change, rule): the change's key text.
+pub(crate) fn alert_change_key(alert: &Alert) -> Option<String> {
+    alert.change.as_ref().map(|k| k.id())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn civil_dates_match_known_days() {
+        assert_eq!(civil_date(0), "1970-01-01");
+        assert_eq!(civil_date(19_737), "2024-01-15");
+        assert_eq!(civil_date(11_016), "2000-02-29");
+    }
+
+    #[test]
+    fn fts5_query_quotes_every_word() {
+        assert_eq!(fts5_query("alice ex*").unwrap(), "\"alice\" AND \"ex\"*");
+        assert_eq!(fts5_query("a\"b").unwrap(), "\"a\"\"b\"");
+        assert!(fts5_query("  * ").is_err());
+    }
+
+    #[test]
+    fn checkpoints_order_by_file_number_then_position() {
+        let c = |f: &str, p| Checkpoint {
+            binlog_file: f.into(),
+            binlog_pos: p,
+            gtid_set: None,
+        };
+        assert_eq!(
+            compare_checkpoints(&c("b.999999", 900), &c("b.1000000", 4)),
+            Ordering::Less
+        );
+        assert_eq!(compare_checkpoints(&c("b.000002", 4), &c("b.000002", 9)), Ordering::Less);
+    }
+}
