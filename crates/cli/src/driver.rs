@@ -1,5 +1,7 @@
-//! The event loop shared by `parse` and `stats`: reads each input, follows
+//! The event loop shared by `parse`, `stats` and `stream`: follows
 //! transactions, applies the filters and hands records to a [`Sink`].
+//! [`run`] feeds it from files; `crate::live` from a server, through the
+//! same [`Processor`].
 //!
 //! Filter semantics (documented for users in the README):
 //! - `--database`/`--table` select row changes by their table map; DDL and
@@ -29,11 +31,16 @@ use crate::gtid_filter::{GtidRef, GtidSet};
 use crate::input::InputSpec;
 use crate::output::{Ctx, Ending, Opening, Sink, StatementRecord};
 
-pub struct RunConfig {
-    pub inputs: Vec<InputSpec>,
+/// What to select: the filters common to every input.
+pub struct Selection {
     pub tables: TableFilter,
     pub window: Window,
     pub gtids: Option<GtidSet>,
+}
+
+pub struct RunConfig {
+    pub inputs: Vec<InputSpec>,
+    pub selection: Selection,
     pub progress: Option<ProgressBar>,
 }
 
@@ -45,6 +52,34 @@ pub struct RunSummary {
     pub rows: u64,
 }
 
+/// Where an event is, as the input knows it: a file's reader knows offsets
+/// in the file; a live stream knows the server's file and positions (its
+/// decoder's offsets count bytes received, not binlog positions).
+#[derive(Debug, Clone, Copy)]
+pub struct EventAt<'a> {
+    /// `binlog_file` of the records.
+    pub file: &'a str,
+    /// Start of the event (of its TRANSACTION_PAYLOAD for inner events).
+    pub pos: u64,
+    /// Just past the event (past its TRANSACTION_PAYLOAD for inner events).
+    pub end: u64,
+    /// For rows events, the table map to decode with (a live stream's has
+    /// the schema history applied).
+    pub table: Option<&'a Arc<TableMap>>,
+}
+
+impl<'a> EventAt<'a> {
+    /// An event read from a file: positions are the reader's offsets.
+    pub fn in_file(file: &'a str, ev: &'a EventRef<'_>, outer_end: u64) -> Self {
+        EventAt {
+            file,
+            pos: ev.offset,
+            end: outer_end,
+            table: ev.table.as_ref(),
+        }
+    }
+}
+
 /// Process every input in order.
 pub fn run(cfg: &RunConfig, sink: &mut dyn Sink) -> Result<RunSummary> {
     let mut summary = RunSummary::default();
@@ -54,11 +89,12 @@ pub fn run(cfg: &RunConfig, sink: &mut dyn Sink) -> Result<RunSummary> {
         if let Some(bar) = &cfg.progress {
             bar.set_message(input.display_name.clone());
         }
-        let (start_pos, stop_pos) = cfg.window.positions_for_file(index, count);
+        let (start_pos, stop_pos) = cfg.selection.window.positions_for_file(index, count);
         let reader = input.open(cfg.progress.as_ref())?;
         let mut stream =
             BinlogStream::new(reader).map_err(|e| anyhow!("{}: {e}", input.shown_path()))?;
-        let mut file = FileRun::new(cfg, &input.display_name, start_pos, &mut xa_written);
+        let mut file = Processor::new(&cfg.selection, start_pos, &mut xa_written);
+        let mut outer_end = 0u64;
         let result = loop {
             let ev = match stream.next_event() {
                 Ok(Some(ev)) => ev,
@@ -69,11 +105,15 @@ pub fn run(cfg: &RunConfig, sink: &mut dyn Sink) -> Result<RunSummary> {
                 break Ok(());
             }
             summary.events += 1;
-            if let Err(e) = file.event(&ev, sink) {
+            if !ev.in_payload {
+                outer_end = ev.offset + ev.header.event_size as u64;
+            }
+            let at = EventAt::in_file(&input.display_name, &ev, outer_end);
+            if let Err(e) = file.event(&at, &ev, sink) {
                 break Err(e.context(input.shown_path()));
             }
         };
-        summary.rows += file.total_rows;
+        summary.rows += file.total_rows();
         // Records decoded before an error (or the end) are written.
         sink.abandon_transaction()?;
         result?;
@@ -85,10 +125,11 @@ pub fn run(cfg: &RunConfig, sink: &mut dyn Sink) -> Result<RunSummary> {
     Ok(summary)
 }
 
-/// Per-file state: the transaction in progress and what of it was written.
-struct FileRun<'c> {
-    cfg: &'c RunConfig,
-    file: &'c str,
+/// Stream state: the transaction in progress and what of it was written.
+/// One per file for file inputs (a transaction never spans files); one for
+/// a whole live stream.
+pub struct Processor<'c> {
+    cfg: &'c Selection,
     start_pos: u64,
     xa_written: &'c mut HashSet<XaId>,
     tracker: TxnTracker,
@@ -113,16 +154,13 @@ struct FileRun<'c> {
     table_verdicts: HashMap<u64, (Arc<TableMap>, bool)>,
 }
 
-impl<'c> FileRun<'c> {
-    fn new(
-        cfg: &'c RunConfig,
-        file: &'c str,
-        start_pos: u64,
-        xa_written: &'c mut HashSet<XaId>,
-    ) -> Self {
-        FileRun {
+impl<'c> Processor<'c> {
+    /// `start_pos`: events starting before it are followed but not written.
+    /// `xa_written` outlives the processor: an XA COMMIT may come in a later
+    /// file than its prepared part.
+    pub fn new(cfg: &'c Selection, start_pos: u64, xa_written: &'c mut HashSet<XaId>) -> Self {
+        Processor {
             cfg,
-            file,
             start_pos,
             xa_written,
             tracker: TxnTracker::new(),
@@ -140,10 +178,15 @@ impl<'c> FileRun<'c> {
         }
     }
 
-    fn ctx<'a>(&'a self, ev: &EventRef<'_>) -> Ctx<'a> {
+    /// Row changes handed to the sink so far.
+    pub fn total_rows(&self) -> u64 {
+        self.total_rows
+    }
+
+    fn ctx<'a>(&'a self, at: &EventAt<'a>, ev: &EventRef<'_>) -> Ctx<'a> {
         Ctx {
-            file: self.file,
-            pos: ev.offset,
+            file: at.file,
+            pos: at.pos,
             timestamp: ev.header.timestamp,
             server_id: ev.header.server_id,
             end_log_pos: ev.header.log_pos,
@@ -154,12 +197,18 @@ impl<'c> FileRun<'c> {
         }
     }
 
-    fn event(&mut self, ev: &EventRef<'_>, sink: &mut dyn Sink) -> Result<()> {
+    /// Follow one event, writing what it selects.
+    pub fn event(
+        &mut self,
+        at: &EventAt<'_>,
+        ev: &EventRef<'_>,
+        sink: &mut dyn Sink,
+    ) -> Result<()> {
         let ts = ev.header.timestamp;
         if !ev.in_payload {
-            self.top_end = ev.offset + ev.header.event_size as u64;
+            self.top_end = at.end;
         }
-        let in_window = ev.offset >= self.start_pos && self.cfg.window.time_ok(ts);
+        let in_window = at.pos >= self.start_pos && self.cfg.window.time_ok(ts);
         match &ev.event {
             Event::Gtid(g) => {
                 self.abandon_open(sink)?;
@@ -174,7 +223,7 @@ impl<'c> FileRun<'c> {
                             tag: g.tag.map(str::to_string),
                             gno: g.gno,
                         };
-                        self.tracker.on_gtid(gtid.clone(), ev.offset, ts);
+                        self.tracker.on_gtid(gtid.clone(), at.pos, ts);
                         self.set_gtid(Some(gtid));
                     }
                 }
@@ -186,12 +235,11 @@ impl<'c> FileRun<'c> {
                     server: ev.header.server_id,
                     seq: m.seq_no,
                 };
-                self.tracker.on_gtid(gtid.clone(), ev.offset, ts);
+                self.tracker.on_gtid(gtid.clone(), at.pos, ts);
                 self.set_gtid(Some(gtid));
                 // A MariaDB GTID that is not standalone stands for BEGIN.
                 if !m.is_standalone() {
-                    self.tracker
-                        .on_statement(&StatementKind::Begin, ev.offset, ts);
+                    self.tracker.on_statement(&StatementKind::Begin, at.pos, ts);
                     self.opened_by_gtid = true;
                     self.pending_opening = Some(Opening::Begin);
                     if let (true, Some(x)) = (m.is_prepared_xa(), m.xid) {
@@ -200,11 +248,8 @@ impl<'c> FileRun<'c> {
                             gtrid: x.gtrid.to_vec(),
                             bqual: x.bqual.to_vec(),
                         };
-                        self.tracker.on_statement(
-                            &StatementKind::XaStart(xid.clone()),
-                            ev.offset,
-                            ts,
-                        );
+                        self.tracker
+                            .on_statement(&StatementKind::XaStart(xid.clone()), at.pos, ts);
                         self.pending_opening = Some(Opening::XaStart(xid));
                     }
                 }
@@ -212,16 +257,16 @@ impl<'c> FileRun<'c> {
             Event::Query(q) => {
                 let sql = q.query_str();
                 let schema = q.schema_str();
-                self.statement(ev, sink, in_window, &schema, &sql)?;
+                self.statement(at, ev, sink, in_window, &schema, &sql)?;
             }
             Event::ExecuteLoadQuery(e) => {
                 let sql = e.query.query_str();
                 let schema = e.query.schema_str();
-                self.statement(ev, sink, in_window, &schema, &sql)?;
+                self.statement(at, ev, sink, in_window, &schema, &sql)?;
             }
             Event::Xid(x) => {
-                let closed = self.tracker.on_xid(x.xid, ev.offset, ts);
-                self.close(ev, sink, closed, None)?;
+                let closed = self.tracker.on_xid(x.xid, at.pos, ts);
+                self.close(at, ev, sink, closed, None)?;
             }
             Event::XaPrepare(p) => {
                 let xid = XaId {
@@ -231,15 +276,15 @@ impl<'c> FileRun<'c> {
                 };
                 let closed = self
                     .tracker
-                    .on_xa_prepare_event(xid, p.one_phase, ev.offset, ts);
-                self.close(ev, sink, closed, None)?;
+                    .on_xa_prepare_event(xid, p.one_phase, at.pos, ts);
+                self.close(at, ev, sink, closed, None)?;
             }
             Event::Rows(rows) => {
-                if let Some(table) = &ev.table {
-                    self.tracker.on_rows(0, ev.offset, ts);
+                if let Some(table) = at.table {
+                    self.tracker.on_rows(0, at.pos, ts);
                     if self.gtid_ok && in_window && self.table_selected(table) {
-                        self.write_opening(ev, sink)?;
-                        let n = sink.rows(&self.ctx(ev), table, rows)?;
+                        self.write_opening(at, ev, sink)?;
+                        let n = sink.rows(&self.ctx(at, ev), table, rows)?;
                         self.rows_written += n;
                         self.total_rows += n;
                         self.written = true;
@@ -259,13 +304,14 @@ impl<'c> FileRun<'c> {
 
     fn statement(
         &mut self,
+        at: &EventAt<'_>,
         ev: &EventRef<'_>,
         sink: &mut dyn Sink,
         in_window: bool,
         schema: &str,
         sql: &str,
     ) -> Result<()> {
-        let (offset, ts) = (ev.offset, ev.header.timestamp);
+        let (offset, ts) = (at.pos, ev.header.timestamp);
         let kind = classify_statement(sql);
         let selected = self.gtid_ok && in_window && self.cfg.tables.matches_statement(schema);
         match &kind {
@@ -288,31 +334,31 @@ impl<'c> FileRun<'c> {
             StatementKind::XaEnd(xid) => {
                 self.tracker.on_statement(&kind, offset, ts);
                 if self.written {
-                    sink.xa_end(&self.ctx(ev), xid)?;
+                    sink.xa_end(&self.ctx(at, ev), xid)?;
                 }
             }
             StatementKind::Dml | StatementKind::Savepoint => {
                 self.tracker.on_statement(&kind, offset, ts);
                 if selected {
-                    self.write_opening(ev, sink)?;
-                    sink.statement(&self.ctx(ev), StatementRecord::Statement, schema, sql)?;
+                    self.write_opening(at, ev, sink)?;
+                    sink.statement(&self.ctx(at, ev), StatementRecord::Statement, schema, sql)?;
                     self.written = true;
                 }
             }
             StatementKind::Ddl => {
                 if selected {
                     if self.tracker.current().is_some() {
-                        self.write_opening(ev, sink)?;
+                        self.write_opening(at, ev, sink)?;
                     }
-                    sink.statement(&self.ctx(ev), StatementRecord::Ddl, schema, sql)?;
+                    sink.statement(&self.ctx(at, ev), StatementRecord::Ddl, schema, sql)?;
                     self.written = true;
                 }
                 let closed = self.tracker.on_statement(&kind, offset, ts);
-                self.close(ev, sink, closed, None)?;
+                self.close(at, ev, sink, closed, None)?;
             }
             StatementKind::Commit | StatementKind::Rollback | StatementKind::XaPrepare(_) => {
                 let closed = self.tracker.on_statement(&kind, offset, ts);
-                self.close(ev, sink, closed, None)?;
+                self.close(at, ev, sink, closed, None)?;
             }
             StatementKind::XaCommit { xid, .. } | StatementKind::XaRollback(xid) => {
                 // A group of its own: no BEGIN record before it.
@@ -320,16 +366,21 @@ impl<'c> FileRun<'c> {
                 let wanted = self.cfg.tables.is_empty() || self.xa_written.contains(xid);
                 let write = self.gtid_ok && in_window && wanted;
                 let closed = self.tracker.on_statement(&kind, offset, ts);
-                self.close(ev, sink, closed, Some(write))?;
+                self.close(at, ev, sink, closed, Some(write))?;
             }
         }
         Ok(())
     }
 
     /// Write the pending BEGIN / XA START before the first selected record.
-    fn write_opening(&mut self, ev: &EventRef<'_>, sink: &mut dyn Sink) -> Result<()> {
+    fn write_opening(
+        &mut self,
+        at: &EventAt<'_>,
+        ev: &EventRef<'_>,
+        sink: &mut dyn Sink,
+    ) -> Result<()> {
         if let Some(opening) = self.pending_opening.take() {
-            let mut ctx = self.ctx(ev);
+            let mut ctx = self.ctx(at, ev);
             if let Some(t) = self.tracker.current() {
                 ctx.pos = t.start_offset;
                 ctx.timestamp = t.start_timestamp;
@@ -345,6 +396,7 @@ impl<'c> FileRun<'c> {
     /// A transaction ended. `force` overrides whether its end is written.
     fn close(
         &mut self,
+        at: &EventAt<'_>,
         ev: &EventRef<'_>,
         sink: &mut dyn Sink,
         closed: Option<ClosedTxn>,
@@ -360,7 +412,7 @@ impl<'c> FileRun<'c> {
             None => self.written,
         };
         if write {
-            let mut ctx = self.ctx(ev);
+            let mut ctx = self.ctx(at, ev);
             ctx.xa = closed.txn.xa.as_ref();
             let ending = Ending {
                 end: &closed.end,
@@ -616,9 +668,8 @@ mod tests {
         ev(offset, et::XA_PREPARE, Event::XaPrepare(p), None)
     }
 
-    fn config(tables: &[&str]) -> RunConfig {
-        RunConfig {
-            inputs: Vec::new(),
+    fn config(tables: &[&str]) -> Selection {
+        Selection {
             tables: TableFilter {
                 databases: Vec::new(),
                 tables: tables
@@ -628,16 +679,17 @@ mod tests {
             },
             window: Window::default(),
             gtids: None,
-            progress: None,
         }
     }
 
-    fn drive(cfg: &RunConfig, events: &[EventRef<'static>]) -> Vec<String> {
+    fn drive(cfg: &Selection, events: &[EventRef<'static>]) -> Vec<String> {
         let mut sink = Recorder::default();
         let mut xa = HashSet::new();
-        let mut run = FileRun::new(cfg, "f", 0, &mut xa);
+        let mut run = Processor::new(cfg, 0, &mut xa);
         for e in events {
-            run.event(e, &mut sink).unwrap();
+            let end = e.offset + e.header.event_size as u64;
+            run.event(&EventAt::in_file("f", e, end), e, &mut sink)
+                .unwrap();
         }
         sink.0
     }

@@ -110,7 +110,12 @@ impl Batcher {
 
     /// The open transaction committed; `checkpoint` is the position just
     /// after it, `xid` its XID (set on its records).
-    pub fn commit(&mut self, checkpoint: Checkpoint, xid: Option<u64>, now: Instant) -> Option<Batch> {
+    pub fn commit(
+        &mut self,
+        checkpoint: Checkpoint,
+        xid: Option<u64>,
+        now: Instant,
+    ) -> Option<Batch> {
         for r in &mut self.open {
             if r.xid.is_none() {
                 r.xid = xid;
@@ -136,7 +141,12 @@ impl Batcher {
 
     /// XA PREPARE: hold the open transaction under `xa_id` until its
     /// outcome. `checkpoint` is the position after the PREPARE.
-    pub fn xa_prepare(&mut self, xa_id: &str, checkpoint: Checkpoint, now: Instant) -> Option<Batch> {
+    pub fn xa_prepare(
+        &mut self,
+        xa_id: &str,
+        checkpoint: Checkpoint,
+        now: Instant,
+    ) -> Option<Batch> {
         let floor = self.committed.clone();
         self.parked.push(Parked {
             xa_id: xa_id.to_string(),
@@ -154,7 +164,12 @@ impl Batcher {
     }
 
     /// XA COMMIT of a prepared transaction: its changes are committed now.
-    pub fn xa_commit(&mut self, xa_id: &str, checkpoint: Checkpoint, now: Instant) -> Option<Batch> {
+    pub fn xa_commit(
+        &mut self,
+        xa_id: &str,
+        checkpoint: Checkpoint,
+        now: Instant,
+    ) -> Option<Batch> {
         self.open.clear();
         self.open_alerts.clear();
         if let Some(i) = self.parked.iter().position(|p| p.xa_id == xa_id) {
@@ -166,7 +181,12 @@ impl Batcher {
     }
 
     /// XA ROLLBACK of a prepared transaction: its changes are dropped.
-    pub fn xa_rollback(&mut self, xa_id: &str, checkpoint: Checkpoint, now: Instant) -> Option<Batch> {
+    pub fn xa_rollback(
+        &mut self,
+        xa_id: &str,
+        checkpoint: Checkpoint,
+        now: Instant,
+    ) -> Option<Batch> {
         self.parked.retain(|p| p.xa_id != xa_id);
         self.rollback(checkpoint, now)
     }
@@ -282,9 +302,16 @@ mod tests {
         assert!(b.push(change(10)).is_none());
         assert!(b.push(change(20)).is_none());
         assert!(b.push(change(30)).is_none());
-        assert!(b.push(change(40)).is_none(), "full, but the transaction is open");
+        assert!(
+            b.push(change(40)).is_none(),
+            "full, but the transaction is open"
+        );
         let batch = b.commit(cp(100), Some(7), t0).unwrap();
-        assert_eq!(positions(&batch), vec![10, 20, 30, 40], "whole transaction kept together");
+        assert_eq!(
+            positions(&batch),
+            vec![10, 20, 30, 40],
+            "whole transaction kept together"
+        );
         assert_eq!(batch.checkpoint, cp(100));
         assert!(batch.ends_at_commit);
         assert!(batch.records.iter().all(|r| r.xid == Some(7)));
@@ -302,10 +329,15 @@ mod tests {
         let batch = b.poll(t0 + Duration::from_secs(5)).unwrap();
         assert_eq!(positions(&batch), vec![10]);
         assert_eq!(batch.checkpoint, cp(50));
-        assert!(b.poll(t0 + Duration::from_secs(60)).is_none(), "nothing new");
+        assert!(
+            b.poll(t0 + Duration::from_secs(60)).is_none(),
+            "nothing new"
+        );
         assert_eq!(b.deadline(), None);
         // A transaction of other tables: no records, checkpoint moves.
-        assert!(b.commit(cp(90), None, t0 + Duration::from_secs(61)).is_none());
+        assert!(b
+            .commit(cp(90), None, t0 + Duration::from_secs(61))
+            .is_none());
         let batch = b.poll(t0 + Duration::from_secs(70)).unwrap();
         assert!(batch.records.is_empty());
         assert_eq!(batch.checkpoint, cp(90));
@@ -335,8 +367,13 @@ mod tests {
         assert!(!part.ends_at_commit);
         b.push(change(12));
         let last = b.flush();
-        assert!(last.is_none(), "the open rest is not handed out before its commit");
-        let end = b.commit(cp(20), None, t0).unwrap_or_else(|| b.flush().unwrap());
+        assert!(
+            last.is_none(),
+            "the open rest is not handed out before its commit"
+        );
+        let end = b
+            .commit(cp(20), None, t0)
+            .unwrap_or_else(|| b.flush().unwrap());
         assert_eq!(positions(&end), vec![12]);
         assert_eq!(end.checkpoint, cp(20));
         assert!(end.ends_at_commit);

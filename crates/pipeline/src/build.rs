@@ -79,6 +79,8 @@ pub struct PreparedTable {
     pub column_keys: Vec<String>,
     /// Column kept in the images (tracked or primary key).
     keep: Vec<bool>,
+    /// How many are kept.
+    kept: usize,
     /// Primary-key column indexes, in key order.
     pk: Vec<usize>,
     mask: Vec<Option<MaskSpec>>,
@@ -314,6 +316,7 @@ impl Pipeline {
             table: map.table.clone(),
             config,
             column_keys: names,
+            kept: keep.iter().filter(|k| **k).count(),
             keep,
             pk,
             mask,
@@ -337,8 +340,16 @@ impl Pipeline {
         if !t.wants(op) {
             return None;
         }
-        let before = if op == Operation::Insert { None } else { row.before.as_deref() };
-        let after = if op == Operation::Delete { None } else { row.after.as_deref() };
+        let before = if op == Operation::Insert {
+            None
+        } else {
+            row.before.as_deref()
+        };
+        let after = if op == Operation::Delete {
+            None
+        } else {
+            row.after.as_deref()
+        };
 
         // Rules first, on raw values.
         let mut tags = Vec::new();
@@ -366,9 +377,11 @@ impl Pipeline {
             }
         }
 
-        let mut primary_key = Map::new();
-        let mut old_data = before.map(|_| Map::new());
-        let mut new_data = after.map(|_| Map::new());
+        // Pre-sized: serde_json's ordered maps rehash as they grow, which
+        // is a large share of the per-row cost.
+        let mut primary_key = Map::with_capacity(t.pk.len());
+        let mut old_data = before.map(|_| Map::with_capacity(t.kept));
+        let mut new_data = after.map(|_| Map::with_capacity(t.kept));
         let mut changes = Map::new();
         if !t.blind {
             for &i in &t.pk {
@@ -376,7 +389,8 @@ impl Pipeline {
                     .and_then(|b| b.get(i))
                     .and_then(Option::as_ref)
                     .or_else(|| after.and_then(|a| a.get(i)).and_then(Option::as_ref));
-                if let (Some(v), Some(col), Some(k)) = (v, map.columns.get(i), t.column_keys.get(i)) {
+                if let (Some(v), Some(col), Some(k)) = (v, map.columns.get(i), t.column_keys.get(i))
+                {
                     primary_key.insert(k.clone(), self.cell(v, col, t.mask[i].as_ref()));
                 }
             }
@@ -384,7 +398,9 @@ impl Pipeline {
                 if !t.keep.get(i).copied().unwrap_or(false) {
                     continue;
                 }
-                let Some(key) = t.column_keys.get(i) else { continue };
+                let Some(key) = t.column_keys.get(i) else {
+                    continue;
+                };
                 let spec = t.mask.get(i).copied().flatten();
                 let old = before.and_then(|b| b.get(i)).and_then(Option::as_ref);
                 let new = after.and_then(|a| a.get(i)).and_then(Option::as_ref);
@@ -393,7 +409,7 @@ impl Pipeline {
                 if op == Operation::Update {
                     if let Some(nj) = &new_json {
                         if old != new {
-                            let mut c = Map::new();
+                            let mut c = Map::with_capacity(2);
                             if let Some(oj) = &old_json {
                                 c.insert("old".into(), oj.clone());
                             }
@@ -518,7 +534,11 @@ pub fn to_json(v: &Value<'_>, col: &ColumnDef, buf: &mut Vec<u8>) -> Json {
             buf.clear();
             render::write_json_value(buf, v, col);
             // Plain strings (temporal values, labels) need no JSON parse.
-            if buf.len() >= 2 && buf[0] == b'"' && buf[buf.len() - 1] == b'"' && !buf.contains(&b'\\') {
+            if buf.len() >= 2
+                && buf[0] == b'"'
+                && buf[buf.len() - 1] == b'"'
+                && !buf.contains(&b'\\')
+            {
                 if let Ok(s) = std::str::from_utf8(&buf[1..buf.len() - 1]) {
                     return Json::String(s.to_string());
                 }

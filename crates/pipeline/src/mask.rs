@@ -183,8 +183,7 @@ pub fn partial(s: &str, spec: &MaskSpec) -> String {
 fn is_phone_like(s: &str) -> bool {
     let digits = s.chars().filter(|c| c.is_ascii_digit()).count();
     digits >= 7
-        && s
-            .chars()
+        && s.chars()
             .all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | ' ' | '(' | ')' | '.'))
 }
 
@@ -276,9 +275,10 @@ pub fn load_or_create_key(path: &Path) -> std::io::Result<Vec<u8>> {
             Ok(hex.into_bytes())
         }
         // Another process created it first: use theirs.
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            check_key(std::fs::read_to_string(path)?.trim().as_bytes().to_vec(), path)
-        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => check_key(
+            std::fs::read_to_string(path)?.trim().as_bytes().to_vec(),
+            path,
+        ),
         Err(e) => Err(e),
     }
 }
@@ -337,20 +337,30 @@ mod tests {
         assert!(s.starts_with("hmac:") && s.len() == 37, "{s}");
         assert!(!s.contains("13800138000"));
         let other_key = Masker::new(b"another key 0123");
-        assert_ne!(other_key.mask(&json!("13800138000"), &spec(MaskStrategy::Hash)), a);
+        assert_ne!(
+            other_key.mask(&json!("13800138000"), &spec(MaskStrategy::Hash)),
+            a
+        );
     }
 
     #[test]
     fn null_stays_null_and_documents_are_redacted_by_partial() {
         let m = Masker::new(b"k");
-        for s in [MaskStrategy::Hash, MaskStrategy::Partial, MaskStrategy::Redact] {
+        for s in [
+            MaskStrategy::Hash,
+            MaskStrategy::Partial,
+            MaskStrategy::Redact,
+        ] {
             assert_eq!(m.mask(&Json::Null, &spec(s)), Json::Null);
         }
         assert_eq!(
             m.mask(&json!({"base64": "AAEC"}), &spec(MaskStrategy::Partial)),
             json!(REDACTED)
         );
-        assert_eq!(m.mask(&json!("x"), &spec(MaskStrategy::Redact)), json!(REDACTED));
+        assert_eq!(
+            m.mask(&json!("x"), &spec(MaskStrategy::Redact)),
+            json!(REDACTED)
+        );
     }
 
     #[test]

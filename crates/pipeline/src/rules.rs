@@ -366,8 +366,12 @@ impl Val {
             Value::UInt(u) => Val::Num(Num::int(i128::from(*u))),
             Value::Year(y) => Val::Num(Num::int(i128::from(*y))),
             Value::Bit { bits, .. } => Val::Num(Num::int(i128::from(*bits))),
-            Value::Float(f) if f.is_finite() => Num::parse(&f.to_string()).map_or(Val::Null, Val::Num),
-            Value::Double(d) if d.is_finite() => Num::parse(&d.to_string()).map_or(Val::Null, Val::Num),
+            Value::Float(f) if f.is_finite() => {
+                Num::parse(&f.to_string()).map_or(Val::Null, Val::Num)
+            }
+            Value::Double(d) if d.is_finite() => {
+                Num::parse(&d.to_string()).map_or(Val::Null, Val::Num)
+            }
             Value::Float(_) | Value::Double(_) => Val::Null,
             Value::Decimal(s) => Num::parse(s).map_or_else(|| Val::Str(s.clone()), Val::Num),
             Value::Text(s) => Val::Str(s.to_string()),
@@ -461,7 +465,10 @@ enum Is {
 #[derive(Debug, Clone, PartialEq)]
 enum Node {
     Lit(Val),
-    Col { old: bool, slot: usize },
+    Col {
+        old: bool,
+        slot: usize,
+    },
     Meta(Meta),
     Not(Box<Node>),
     And(Box<Node>, Box<Node>),
@@ -627,7 +634,8 @@ fn strip_prefix(msg: &str) -> &str {
 fn check_operation_literals(node: &Node) -> Result<(), String> {
     let check = |lit: &Node| -> Result<(), String> {
         if let Node::Lit(v) = lit {
-            let ok = matches!(v, Val::Str(s) if matches!(s.as_str(), "INSERT" | "UPDATE" | "DELETE"));
+            let ok =
+                matches!(v, Val::Str(s) if matches!(s.as_str(), "INSERT" | "UPDATE" | "DELETE"));
             if !ok && *v != Val::Null {
                 let shown = v.text().unwrap_or_default();
                 return Err(format!(
@@ -948,13 +956,19 @@ fn literal(v: &SqlValue) -> Result<Val, String> {
         | SqlValue::NationalStringLiteral(s) => Val::Str(s.clone()),
         SqlValue::Boolean(b) => Val::Bool(*b),
         SqlValue::Null => Val::Null,
-        SqlValue::HexStringLiteral(h) => Val::Bytes(decode_hex(h).ok_or_else(|| format!("bad hex literal X'{h}'"))?),
+        SqlValue::HexStringLiteral(h) => {
+            Val::Bytes(decode_hex(h).ok_or_else(|| format!("bad hex literal X'{h}'"))?)
+        }
         other => return Err(format!("unsupported literal {other}")),
     })
 }
 
 fn decode_hex(h: &str) -> Option<Vec<u8>> {
-    let padded = if h.len() % 2 == 1 { format!("0{h}") } else { h.to_string() };
+    let padded = if h.len() % 2 == 1 {
+        format!("0{h}")
+    } else {
+        h.to_string()
+    };
     (0..padded.len())
         .step_by(2)
         .map(|i| u8::from_str_radix(padded.get(i..i + 2)?, 16).ok())
@@ -1092,11 +1106,17 @@ fn eval(node: &Node, s: &Subject<'_>) -> Val {
 fn call(f: Func, args: &[Node], s: &Subject<'_>) -> Val {
     let arg = |i: usize| args.get(i).map_or(Val::Null, |a| eval(a, s));
     match f {
-        Func::Lower => arg(0).text().map_or(Val::Null, |t| Val::Str(t.to_lowercase())),
-        Func::Upper => arg(0).text().map_or(Val::Null, |t| Val::Str(t.to_uppercase())),
+        Func::Lower => arg(0)
+            .text()
+            .map_or(Val::Null, |t| Val::Str(t.to_lowercase())),
+        Func::Upper => arg(0)
+            .text()
+            .map_or(Val::Null, |t| Val::Str(t.to_uppercase())),
         Func::Length => match arg(0) {
             Val::Bytes(b) => Val::Num(Num::int(b.len() as i128)),
-            v => v.text().map_or(Val::Null, |t| Val::Num(Num::int(t.len() as i128))),
+            v => v
+                .text()
+                .map_or(Val::Null, |t| Val::Num(Num::int(t.len() as i128))),
         },
         Func::CharLength => arg(0)
             .text()

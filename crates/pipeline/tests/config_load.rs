@@ -4,9 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use pipeline::config::{
-    Config, ConfigError, QueryPolicy, StorageKind, TlsMode, ENV_OVERRIDES,
-};
+use pipeline::config::{Config, ConfigError, QueryPolicy, StorageKind, TlsMode, ENV_OVERRIDES};
 use pipeline::mask::MaskStrategy;
 use pipeline::{check_report, Operation, Priority};
 
@@ -41,11 +39,15 @@ fn load(config: &str, tables: Option<&str>) -> Result<Config, ConfigError> {
 fn example_files_are_the_seeds_blocks_verbatim() {
     let seeds = repo().join("../shared/seeds");
     let Some(seed) = std::fs::read_dir(&seeds).ok().and_then(|d| {
-        d.filter_map(Result::ok)
-            .map(|e| e.path())
-            .find(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("000_")))
+        d.filter_map(Result::ok).map(|e| e.path()).find(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("000_"))
+        })
     }) else {
-        println!("note: seed not found at {}; skipping the verbatim check", seeds.display());
+        println!(
+            "note: seed not found at {}; skipping the verbatim check",
+            seeds.display()
+        );
         return;
     };
     let text = std::fs::read_to_string(seed).unwrap();
@@ -54,13 +56,27 @@ fn example_files_are_the_seeds_blocks_verbatim() {
         .skip(1)
         .map(|b| b.split("```").next().unwrap())
         .collect();
-    assert_eq!(blocks[0], seed_config(), "config/config.example.yaml differs from the seed");
-    assert_eq!(blocks[1], seed_tables(), "config/tables.example.yaml differs from the seed");
+    assert_eq!(
+        blocks[0],
+        seed_config(),
+        "config/config.example.yaml differs from the seed"
+    );
+    assert_eq!(
+        blocks[1],
+        seed_tables(),
+        "config/tables.example.yaml differs from the seed"
+    );
     let data = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data");
     let perf = std::fs::read_to_string(data.join("seed_performance.yaml")).unwrap();
     let alerts = std::fs::read_to_string(data.join("seed_alerts.yaml")).unwrap();
-    assert!(blocks.contains(&perf.as_str()), "tests/data/seed_performance.yaml");
-    assert!(blocks.contains(&alerts.as_str()), "tests/data/seed_alerts.yaml");
+    assert!(
+        blocks.contains(&perf.as_str()),
+        "tests/data/seed_performance.yaml"
+    );
+    assert!(
+        blocks.contains(&alerts.as_str()),
+        "tests/data/seed_alerts.yaml"
+    );
 }
 
 #[test]
@@ -83,7 +99,10 @@ fn seed_config_and_tables_load_as_written_and_merge() {
     assert!(src.binlog.auto_position);
     assert_eq!(src.tls, TlsMode::Preferred);
     let st = cfg.mysql.storage.as_ref().unwrap();
-    assert_eq!((st.user.as_str(), st.database.as_str()), ("storage_user", "binlog_analysis"));
+    assert_eq!(
+        (st.user.as_str(), st.database.as_str()),
+        ("storage_user", "binlog_analysis")
+    );
 
     assert_eq!(cfg.processing.batch_size, 1000);
     assert_eq!(cfg.processing.flush_interval, Duration::from_secs(5));
@@ -94,12 +113,28 @@ fn seed_config_and_tables_load_as_written_and_merge() {
 
     // Three tables: users and orders merged from both files, products from
     // config.yaml only.
-    let names: Vec<String> = cfg.tables.entries.iter().map(|t| t.pattern.to_string()).collect();
-    assert_eq!(names, ["ecommerce.users", "ecommerce.orders", "ecommerce.products"]);
+    let names: Vec<String> = cfg
+        .tables
+        .entries
+        .iter()
+        .map(|t| t.pattern.to_string())
+        .collect();
+    assert_eq!(
+        names,
+        ["ecommerce.users", "ecommerce.orders", "ecommerce.products"]
+    );
     let users = &cfg.tables.entries[0];
     assert_eq!(
         users.track_columns.as_deref().unwrap(),
-        ["id", "username", "email", "phone", "status", "created_at", "updated_at"],
+        [
+            "id",
+            "username",
+            "email",
+            "phone",
+            "status",
+            "created_at",
+            "updated_at"
+        ],
         "tables.yaml's track_columns replace config.yaml's"
     );
     assert_eq!(users.sensitive_columns, ["password", "phone"]);
@@ -111,38 +146,67 @@ fn seed_config_and_tables_load_as_written_and_merge() {
     assert!(users.rules[0].alert && !users.rules[0].track);
     assert_eq!(users.rules[0].priority, Priority::Medium);
     assert_eq!(users.rules[1].priority, Priority::High);
-    assert_eq!(users.rules[1].origin.path, "tables.ecommerce.users.rules[1]");
+    assert_eq!(
+        users.rules[1].origin.path,
+        "tables.ecommerce.users.rules[1]"
+    );
     assert_eq!(
         users.rules[1].origin.file,
-        repo().join("config/tables.example.yaml").display().to_string()
+        repo()
+            .join("config/tables.example.yaml")
+            .display()
+            .to_string()
     );
     let orders = &cfg.tables.entries[1];
     assert_eq!(orders.rules[0].condition, "NEW.amount > 10000");
     assert!(orders.rules[1].track && !orders.rules[1].alert);
     let products = &cfg.tables.entries[2];
-    assert_eq!(products.operations, [Operation::Insert, Operation::Update, Operation::Delete]);
-    assert_eq!(products.track_columns.as_deref().unwrap(), ["id", "name", "price", "stock"]);
+    assert_eq!(
+        products.operations,
+        [Operation::Insert, Operation::Update, Operation::Delete]
+    );
+    assert_eq!(
+        products.track_columns.as_deref().unwrap(),
+        ["id", "name", "price", "stock"]
+    );
     assert!(products.rules.is_empty());
 
     // Defaults of our own settings.
     assert_eq!(cfg.api.listen, "127.0.0.1:8080");
     assert_eq!(cfg.masking.default_strategy, MaskStrategy::Hash);
-    assert_eq!(cfg.masking.effective_query_policy(cfg.any_sensitive()), QueryPolicy::Redact);
-    assert_eq!(cfg.storage.sqlite_path(), PathBuf::from("data/binlog-analyzer.sqlite"));
+    assert_eq!(
+        cfg.masking.effective_query_policy(cfg.any_sensitive()),
+        QueryPolicy::Redact
+    );
+    assert_eq!(
+        cfg.storage.sqlite_path(),
+        PathBuf::from("data/binlog-analyzer.sqlite")
+    );
 
     // Elasticsearch is accepted with a warning, not an error.
     assert!(
-        cfg.warnings.iter().any(|w| w.path == "storage.backup[0]" && w.message.contains("elasticsearch")),
+        cfg.warnings
+            .iter()
+            .any(|w| w.path == "storage.backup[0]" && w.message.contains("elasticsearch")),
         "{:?}",
         cfg.warnings
     );
-    assert!(cfg.notes.iter().any(|n| n.contains("ecommerce.users") && n.contains("track_columns")));
+    assert!(cfg
+        .notes
+        .iter()
+        .any(|n| n.contains("ecommerce.users") && n.contains("track_columns")));
 
     let report = check_report(&cfg);
     assert!(report.contains("ecommerce.orders"), "{report}");
-    assert!(report.contains("rule user_deletion [alert high]: operation = 'DELETE'"), "{report}");
+    assert!(
+        report.contains("rule user_deletion [alert high]: operation = 'DELETE'"),
+        "{report}"
+    );
     assert!(report.contains("phone (hash)"), "{report}");
-    assert!(report.contains("password (not tracked: never stored)"), "{report}");
+    assert!(
+        report.contains("password (not tracked: never stored)"),
+        "{report}"
+    );
     assert!(report.trim_end().ends_with("warning(s))"), "{report}");
 }
 
@@ -157,14 +221,29 @@ fn seed_performance_and_alerts_blocks_are_accepted() {
     );
     let cfg = load(&text, Some(&seed_tables())).unwrap_or_else(|e| panic!("{e}"));
     let b = cfg.batch_settings();
-    assert_eq!((b.batch_size, b.flush_interval), (5000, Duration::from_secs(10)));
+    assert_eq!(
+        (b.batch_size, b.flush_interval),
+        (5000, Duration::from_secs(10))
+    );
     assert_eq!(b.max_buffered, 100_000);
     let a = &cfg.alerts;
-    assert_eq!(a.binlog_lag.as_ref().unwrap().threshold, Duration::from_secs(300));
-    assert_eq!(a.error_rate.as_ref().unwrap().window, Duration::from_secs(300));
+    assert_eq!(
+        a.binlog_lag.as_ref().unwrap().threshold,
+        Duration::from_secs(300)
+    );
+    assert_eq!(
+        a.error_rate.as_ref().unwrap().window,
+        Duration::from_secs(300)
+    );
     assert_eq!(a.bulk_operations.as_ref().unwrap().threshold, 10_000);
-    assert_eq!(a.bulk_operations.as_ref().unwrap().window, Duration::from_secs(60));
-    assert_eq!(cfg.performance.cache.cache_ttl, Some(Duration::from_secs(3600)));
+    assert_eq!(
+        a.bulk_operations.as_ref().unwrap().window,
+        Duration::from_secs(60)
+    );
+    assert_eq!(
+        cfg.performance.cache.cache_ttl,
+        Some(Duration::from_secs(3600))
+    );
     let warned: Vec<&str> = cfg.warnings.iter().map(|w| w.path.as_str()).collect();
     for path in [
         "performance.memory.gc_threshold",
@@ -176,7 +255,10 @@ fn seed_performance_and_alerts_blocks_are_accepted() {
         assert!(warned.contains(&path), "no warning for {path}: {warned:?}");
     }
     // `batch_processing.enabled: false` writes each transaction at once.
-    let off = text.replace("    enabled: true\n    batch_size: 5000", "    enabled: false\n    batch_size: 5000");
+    let off = text.replace(
+        "    enabled: true\n    batch_size: 5000",
+        "    enabled: false\n    batch_size: 5000",
+    );
     let cfg = load(&off, None).unwrap();
     assert_eq!(cfg.batch_settings().batch_size, 1);
     assert_eq!(cfg.batch_settings().flush_interval, Duration::ZERO);
@@ -393,8 +475,10 @@ fn broken_variants_name_file_key_path_and_expectation() {
             .any(|i| i.file == file && i.path == path && i.message.contains(expected));
         // The rendered message carries all three.
         let text = err.to_string();
-        if !hit || !(text.contains(file) && text.contains(path) && text.contains(expected)) {
-            failures.push(format!("{what}: expected {file}: {path}: …{expected}…, got:\n{text}"));
+        if !(hit && text.contains(file) && text.contains(path) && text.contains(expected)) {
+            failures.push(format!(
+                "{what}: expected {file}: {path}: …{expected}…, got:\n{text}"
+            ));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
@@ -429,14 +513,23 @@ fn secrets_come_from_the_environment_and_never_print() {
         _ => None,
     };
     let cfg = Config::from_yaml(&c, "c.yaml", Some((&seed_tables(), "t.yaml")), &env).unwrap();
-    assert_eq!(cfg.mysql.source.as_ref().unwrap().password.expose(), "from-env-Zq9");
-    assert_eq!(cfg.mysql.storage.as_ref().unwrap().password.expose(), "store-secret-Xk2");
+    assert_eq!(
+        cfg.mysql.source.as_ref().unwrap().password.expose(),
+        "from-env-Zq9"
+    );
+    assert_eq!(
+        cfg.mysql.storage.as_ref().unwrap().password.expose(),
+        "store-secret-Xk2"
+    );
     assert_eq!(cfg.api.token.as_ref().unwrap().expose(), "token-Wm7");
     let shown = format!("{cfg:?}\n{}", check_report(&cfg));
     for secret in ["from-env-Zq9", "store-secret-Xk2", "token-Wm7"] {
         assert!(!shown.contains(secret), "{secret} leaked");
     }
-    assert!(cfg.notes.iter().any(|n| n.contains("BINLOG_ANALYZER_STORAGE_PASSWORD")));
+    assert!(cfg
+        .notes
+        .iter()
+        .any(|n| n.contains("BINLOG_ANALYZER_STORAGE_PASSWORD")));
     assert_eq!(ENV_OVERRIDES.len(), 4);
 }
 
@@ -472,7 +565,14 @@ tables:
     assert_eq!(masked[0].1.keep_last, Some(4));
     assert_eq!(masked[1].0, "email");
     assert_eq!(cfg.tables.exclude.len(), 1);
-    let err = load("", Some("tables:\n  a.b:\n    masking:\n      x: scramble\n")).unwrap_err();
+    let err = load(
+        "",
+        Some("tables:\n  a.b:\n    masking:\n      x: scramble\n"),
+    )
+    .unwrap_err();
     assert_eq!(err.issues[0].path, "tables.a.b.masking.x");
-    assert!(err.issues[0].message.contains("hash, partial or redact"), "{err}");
+    assert!(
+        err.issues[0].message.contains("hash, partial or redact"),
+        "{err}"
+    );
 }

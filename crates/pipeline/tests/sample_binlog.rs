@@ -42,9 +42,10 @@ struct Run {
 /// A minimal file driver: events → transactions → pipeline → batcher.
 fn run(cfg: &Config, batch_size: usize) -> Run {
     let file = "sample.000001";
-    let mut stream =
-        BinlogStream::new(BufReader::new(File::open(repo().join("examples/binlogs").join(file)).unwrap()))
-            .unwrap();
+    let mut stream = BinlogStream::new(BufReader::new(
+        File::open(repo().join("examples/binlogs").join(file)).unwrap(),
+    ))
+    .unwrap();
     let key = cfg.load_hash_key().unwrap();
     let mut pipeline = Pipeline::new(cfg, &key).unwrap();
     let settings = BatchSettings {
@@ -52,7 +53,14 @@ fn run(cfg: &Config, batch_size: usize) -> Run {
         flush_interval: Duration::from_secs(3600),
         max_buffered: 100_000,
     };
-    let mut batcher = Batcher::new(settings, Checkpoint { binlog_file: file.into(), binlog_pos: 4, gtid_set: None });
+    let mut batcher = Batcher::new(
+        settings,
+        Checkpoint {
+            binlog_file: file.into(),
+            binlog_pos: 4,
+            gtid_set: None,
+        },
+    );
     let mut tracker = TxnTracker::new();
     let mut annotate: Option<String> = None;
     let mut out = Run {
@@ -145,7 +153,9 @@ fn sample_counts_match_the_workload() {
     let r = run(&seed_config(), 1000);
     let mut counts: BTreeMap<(String, &str), usize> = BTreeMap::new();
     for rec in records(&r) {
-        *counts.entry((rec.table.clone(), rec.operation.as_str())).or_default() += 1;
+        *counts
+            .entry((rec.table.clone(), rec.operation.as_str()))
+            .or_default() += 1;
     }
     let expected: BTreeMap<(String, &str), usize> = [
         (("orders", "DELETE"), 1),
@@ -178,7 +188,10 @@ fn sample_records_have_images_diffs_keys_and_positions() {
         .unwrap();
     assert_eq!(paid.gtid.as_deref(), Some("0-1-8"));
     assert_eq!(paid.key.event_pos, 4271);
-    assert_eq!(serde_json::to_string(&paid.primary_key).unwrap(), r#"{"id":1}"#);
+    assert_eq!(
+        serde_json::to_string(&paid.primary_key).unwrap(),
+        r#"{"id":1}"#
+    );
     assert_eq!(
         serde_json::to_string(&paid.changes).unwrap(),
         r#"{"status":{"old":"pending","new":"paid"}}"#
@@ -189,23 +202,48 @@ fn sample_records_have_images_diffs_keys_and_positions() {
     );
     assert_eq!(paid.tags, ["order_status_change"]);
     assert!(paid.xid.is_some());
-    assert_eq!(paid.query.as_deref(), Some("UPDATE orders SET status = ? WHERE id = ?"));
+    assert_eq!(
+        paid.query.as_deref(),
+        Some("UPDATE orders SET status = ? WHERE id = ?")
+    );
 
     // users: only tracked columns (password and the later last_login are not).
     let first_user = recs.iter().find(|r| r.table == "users").unwrap();
-    let cols: Vec<&str> = first_user.new_data.as_ref().unwrap().keys().map(String::as_str).collect();
-    assert_eq!(cols, ["id", "username", "email", "phone", "status", "created_at", "updated_at"]);
+    let cols: Vec<&str> = first_user
+        .new_data
+        .as_ref()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        cols,
+        [
+            "id",
+            "username",
+            "email",
+            "phone",
+            "status",
+            "created_at",
+            "updated_at"
+        ]
+    );
     assert!(first_user.old_data.is_none() && first_user.changes.is_empty());
 
     // An UPDATE touching only an untracked column has no tracked changes.
     let last_login = recs
         .iter()
-        .find(|r| r.table == "users" && r.query.as_deref().is_some_and(|q| q.contains("last_login")))
+        .find(|r| {
+            r.table == "users" && r.query.as_deref().is_some_and(|q| q.contains("last_login"))
+        })
         .unwrap();
     assert!(last_login.changes.is_empty());
 
     // DELETE: before image only.
-    let del = recs.iter().find(|r| r.table == "users" && r.operation == Operation::Delete).unwrap();
+    let del = recs
+        .iter()
+        .find(|r| r.table == "users" && r.operation == Operation::Delete)
+        .unwrap();
     assert!(del.new_data.is_none());
     assert_eq!(del.old_data.as_ref().unwrap()["username"], "bob");
 }
@@ -219,7 +257,11 @@ fn seed_rules_fire_as_sql_says() {
     // status equal; INSERTs have no OLD (NULL, not fired).
     let status = by_rule("status_change");
     assert_eq!(status.len(), 1);
-    assert!(status[0].message.contains("changed status"), "{}", status[0].message);
+    assert!(
+        status[0].message.contains("changed status"),
+        "{}",
+        status[0].message
+    );
     let deletion = by_rule("user_deletion");
     assert_eq!(deletion.len(), 1);
     assert_eq!(deletion[0].priority, pipeline::Priority::High);
@@ -227,7 +269,9 @@ fn seed_rules_fire_as_sql_says() {
     // status update (its NEW.amount is still 12999.00).
     let high = by_rule("high_amount_order");
     assert_eq!(high.len(), 3, "{high:#?}");
-    assert!(high.iter().all(|a| a.priority == pipeline::Priority::Medium));
+    assert!(high
+        .iter()
+        .all(|a| a.priority == pipeline::Priority::Medium));
     // order_status_change is track-only: tags, no alerts.
     assert!(by_rule("order_status_change").is_empty());
     let tagged = records(&r)
@@ -244,8 +288,20 @@ fn seed_rules_fire_as_sql_says() {
 fn masked_values_never_appear_in_records_alerts_or_statements() {
     let cfg = seed_config();
     let r = run(&cfg, 3);
-    let everything = serde_json::to_string(&r.batches.iter().map(|b| (&b.records, &b.alerts)).collect::<Vec<_>>()).unwrap();
-    for raw in ["+1-555-0100", "13800138000", "13900139000", "555-0100", "$2b$12$"] {
+    let everything = serde_json::to_string(
+        &r.batches
+            .iter()
+            .map(|b| (&b.records, &b.alerts))
+            .collect::<Vec<_>>(),
+    )
+    .unwrap();
+    for raw in [
+        "+1-555-0100",
+        "13800138000",
+        "13900139000",
+        "555-0100",
+        "$2b$12$",
+    ] {
         assert!(!everything.contains(raw), "raw value {raw} leaked");
     }
     let phones: Vec<&serde_json::Value> = records(&r)
@@ -256,7 +312,10 @@ fn masked_values_never_appear_in_records_alerts_or_statements() {
         .collect();
     assert!(phones.iter().any(|p| p.is_null()), "NULL phones stay NULL");
     let hashed: Vec<&str> = phones.iter().filter_map(|p| p.as_str()).collect();
-    assert!(!hashed.is_empty() && hashed.iter().all(|p| p.starts_with("hmac:")), "{hashed:?}");
+    assert!(
+        !hashed.is_empty() && hashed.iter().all(|p| p.starts_with("hmac:")),
+        "{hashed:?}"
+    );
     // The phone change shows as a change of hashes.
     let phone_change = records(&r)
         .into_iter()
@@ -266,7 +325,10 @@ fn masked_values_never_appear_in_records_alerts_or_statements() {
     // The same value hashes the same everywhere (the 13800138000 of the
     // insert is the before value of the phone update).
     let masker = pipeline::mask::Masker::new(HASH_KEY.as_bytes());
-    assert_eq!(phone_change["old"], masker.hash(&serde_json::json!("13800138000")).as_str());
+    assert_eq!(
+        phone_change["old"],
+        masker.hash(&serde_json::json!("13800138000")).as_str()
+    );
 }
 
 #[test]
@@ -283,11 +345,17 @@ fn batches_end_on_transaction_boundaries() {
             );
             let gtids: HashSet<String> = b.records.iter().filter_map(|r| r.gtid.clone()).collect();
             for g in &gtids {
-                assert!(seen_gtids.insert(g.clone()), "batch size {size}: transaction {g} split across batches");
+                assert!(
+                    seen_gtids.insert(g.clone()),
+                    "batch size {size}: transaction {g} split across batches"
+                );
             }
         }
         let last = r.batches.last().unwrap();
-        assert_eq!(last.checkpoint.binlog_pos, *r.commit_positions.iter().max().unwrap());
+        assert_eq!(
+            last.checkpoint.binlog_pos,
+            *r.commit_positions.iter().max().unwrap()
+        );
         assert_eq!(records(&r).len(), 24, "batch size {size}");
     }
 }
@@ -295,11 +363,49 @@ fn batches_end_on_transaction_boundaries() {
 #[test]
 fn check_config_passes_for_examples_config() {
     let dir = repo().join("examples/config");
-    let cfg = Config::load(&dir.join("config.yaml"), Some(&dir.join("tables.yaml"))).unwrap_or_else(|e| panic!("{e}"));
+    let cfg = Config::load(&dir.join("config.yaml"), Some(&dir.join("tables.yaml")))
+        .unwrap_or_else(|e| panic!("{e}"));
     assert!(cfg.warnings.is_empty(), "{:?}", cfg.warnings);
     // Paths are relative to the config file, whatever the working directory.
     let src = cfg.mysql.source.as_ref().unwrap();
     assert_eq!(src.files, [dir.join("../binlogs/sample.000001")]);
     assert!(src.files[0].is_file());
-    assert_eq!(cfg.storage.sqlite_path(), dir.join("../../data/binlog-analyzer.sqlite"));
+    assert_eq!(
+        cfg.storage.sqlite_path(),
+        dir.join("../../data/binlog-analyzer.sqlite")
+    );
+}
+
+#[test]
+fn examples_config_runs_its_extra_rules_and_partial_masking() {
+    let dir = repo().join("examples/config");
+    let env = |name: &str| (name == "BINLOG_ANALYZER_HASH_KEY").then(|| HASH_KEY.to_string());
+    let cfg = Config::load_with_env(
+        &dir.join("config.yaml"),
+        Some(&dir.join("tables.yaml")),
+        &env,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let r = run(&cfg, 1000);
+    let recs = records(&r);
+    let tagged = |rule: &str| {
+        recs.iter()
+            .filter(|r| r.tags.iter().any(|t| t == rule))
+            .count()
+    };
+    assert_eq!(tagged("phone_change"), 1);
+    assert_eq!(tagged("price_drop"), 2);
+    let alerts: Vec<_> = r.batches.iter().flat_map(|b| &b.alerts).collect();
+    let low: Vec<_> = alerts.iter().filter(|a| a.rule == "low_stock").collect();
+    assert_eq!(low.len(), 1);
+    assert_eq!(low[0].primary_key["id"], 3);
+    let alice = recs.iter().find(|r| r.table == "users").unwrap();
+    assert_eq!(
+        alice.new_data.as_ref().unwrap()["email"],
+        "a***@example.com"
+    );
+    let everything = serde_json::to_string(&recs).unwrap();
+    assert!(!everything.contains("alice@example.com") && !everything.contains("13800138000"));
+    // last_login (added by the DDL) is tracked here.
+    assert!(recs.iter().any(|r| r.changes.contains_key("last_login")));
 }

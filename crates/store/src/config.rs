@@ -179,7 +179,7 @@ impl StoreConfig {
     pub fn open_writer(&self) -> Result<Box<dyn Store>> {
         Ok(match self {
             StoreConfig::Sqlite(c) => Box::new(crate::sqlite::SqliteStore::open(c)?),
-            StoreConfig::Mysql(c) => { crate::mysql::MysqlStore::open(c)?; unreachable!() }
+            StoreConfig::Mysql(c) => Box::new(crate::mysql::MysqlStore::open(c)?),
         })
     }
 
@@ -188,7 +188,7 @@ impl StoreConfig {
     pub fn open_queries(&self) -> Result<Arc<dyn QueryStore>> {
         Ok(match self {
             StoreConfig::Sqlite(c) => Arc::new(crate::sqlite::SqliteQueries::open(c)?),
-            StoreConfig::Mysql(c) => { crate::mysql::MysqlQueries::open(c)?; unreachable!() }
+            StoreConfig::Mysql(c) => Arc::new(crate::mysql::MysqlQueries::open(c)?),
         })
     }
 }

@@ -93,10 +93,6 @@ impl TimeRange {
         }
     }
 
-    pub(crate) fn contains(&self, ts: u32) -> bool {
-        self.start.is_none_or(|s| ts >= s) && self.end.is_none_or(|e| ts < e)
-    }
-
     /// The minute buckets that can hold changes of the range, `[first, last)`.
     pub(crate) fn minutes(&self) -> (i64, i64) {
         let first = self.start.map_or(0, |s| i64::from(s) / 60);

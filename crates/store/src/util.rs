@@ -4,7 +4,7 @@
 use std::cmp::Ordering;
 use std::collections::HashMap;
 
-use pipeline::record::{Checkpoint, Operation};
+use pipeline::record::{ChangeKey, Checkpoint, Operation};
 use serde_json::{Map, Value as Json};
 
 use crate::error::{Result, StoreError};
@@ -304,6 +304,39 @@ pub(crate) fn civil_date(day: i64) -> String {
 /// Rule alerts are kept once per (change, rule): the change's key text.
 pub(crate) fn alert_change_key(alert: &Alert) -> Option<String> {
     alert.change.as_ref().map(|k| k.id())
+}
+
+/// Of the saved schema positions, the newest at or before `at`.
+pub(crate) fn newest_at_or_before(keys: Vec<(String, i64)>, at: &SchemaPosition) -> Option<(String, i64)> {
+    let target = Checkpoint {
+        binlog_file: at.binlog_file.clone(),
+        binlog_pos: at.binlog_pos,
+        gtid_set: None,
+    };
+    keys.into_iter()
+        .filter_map(|(file, pos)| {
+            let cp = Checkpoint {
+                binlog_file: file.clone(),
+                binlog_pos: u64::try_from(pos).ok()?,
+                gtid_set: None,
+            };
+            (compare_checkpoints(&cp, &target) != std::cmp::Ordering::Greater).then_some((cp, file, pos))
+        })
+        .max_by(|a, b| compare_checkpoints(&a.0, &b.0))
+        .map(|(_, f, p)| (f, p))
+}
+
+/// `file:pos:row` back into a key (the file name may itself hold `:`).
+pub(crate) fn parse_change_key(text: &str) -> Option<ChangeKey> {
+    let mut parts = text.rsplitn(3, ':');
+    let row = parts.next()?.parse().ok()?;
+    let pos = parts.next()?.parse().ok()?;
+    let file = parts.next()?;
+    Some(ChangeKey {
+        binlog_file: file.to_string(),
+        event_pos: pos,
+        row_index: row,
+    })
 }
 
 #[cfg(test)]

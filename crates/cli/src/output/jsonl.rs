@@ -407,6 +407,10 @@ impl<W: Write> Sink for JsonlSink<W> {
         self.abandon_transaction()?;
         self.out.flush()
     }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
 }
 
 impl<W: Write> JsonlSink<W> {

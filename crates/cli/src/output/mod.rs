@@ -85,6 +85,11 @@ pub trait Sink {
     fn abandon_transaction(&mut self) -> io::Result<()>;
     /// All inputs done.
     fn finish(&mut self) -> io::Result<()>;
+    /// Push what was written so far to the output (a live stream does when
+    /// the server goes quiet); records held for their XID stay held.
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Decimal text of an unsigned number.

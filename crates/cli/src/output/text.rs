@@ -245,4 +245,9 @@ impl<W: Write> Sink for TextSink<W> {
         self.flush_buf()?;
         self.out.flush()
     }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.flush_buf()?;
+        self.out.flush()
+    }
 }

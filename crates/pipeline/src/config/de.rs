@@ -76,7 +76,8 @@ impl Visitor<'_> for DurationVisitor {
             .map_err(|_| E::invalid_value(de::Unexpected::Signed(v), &self))
     }
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Duration, E> {
-        Duration::try_from_secs_f64(v).map_err(|_| E::invalid_value(de::Unexpected::Float(v), &self))
+        Duration::try_from_secs_f64(v)
+            .map_err(|_| E::invalid_value(de::Unexpected::Float(v), &self))
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Duration, E> {
         parse_duration(v).ok_or_else(|| E::invalid_value(de::Unexpected::Str(v), &self))
@@ -106,7 +107,9 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
 }
 
 /// `primary_key: "id"` or `primary_key: ["a", "b"]`.
-pub(crate) fn one_or_many<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
+pub(crate) fn one_or_many<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Vec<String>>, D::Error> {
     struct V;
     impl<'de> Visitor<'de> for V {
         type Value = Vec<String>;
@@ -296,7 +299,8 @@ pub(crate) fn interpolate(
     }
 }
 
-/// See [`interpolate`].
+/// `${NAME}` / `${NAME:-default}` replaced from `env` (an unset or empty
+/// variable without default is an error); `$$` is a literal `$`.
 pub fn interpolate_str(s: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
@@ -307,9 +311,9 @@ pub fn interpolate_str(s: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<
             out.push('$');
             rest = stripped;
         } else if let Some(body) = after.strip_prefix('{') {
-            let end = body
-                .find('}')
-                .ok_or_else(|| format!("unterminated `${{` in {s:?} (write `$$` for a literal `$`)"))?;
+            let end = body.find('}').ok_or_else(|| {
+                format!("unterminated `${{` in {s:?} (write `$$` for a literal `$`)")
+            })?;
             let inner = &body[..end];
             let (name, default) = match inner.split_once(":-") {
                 Some((n, d)) => (n, Some(d)),

@@ -71,7 +71,11 @@ pub struct ConfigIssue {
 }
 
 impl ConfigIssue {
-    pub fn new(file: impl Into<String>, path: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn new(
+        file: impl Into<String>,
+        path: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
         ConfigIssue {
             file: file.into(),
             path: path.into(),
@@ -909,7 +913,10 @@ impl Config {
             let secret = Secret::new(value);
             let applied = match path {
                 "mysql.source.password" => {
-                    self.mysql.source.get_or_insert_with(Default::default).password = secret;
+                    self.mysql
+                        .source
+                        .get_or_insert_with(Default::default)
+                        .password = secret;
                     true
                 }
                 "mysql.storage.password" => match self.mysql.storage.as_mut() {
@@ -994,8 +1001,13 @@ pub enum HashKeySource {
 }
 
 fn read(path: &Path, name: &str) -> Result<String, ConfigError> {
-    std::fs::read_to_string(path)
-        .map_err(|e| ConfigError::from(vec![ConfigIssue::new(name, "", format!("cannot read: {e}"))]))
+    std::fs::read_to_string(path).map_err(|e| {
+        ConfigError::from(vec![ConfigIssue::new(
+            name,
+            "",
+            format!("cannot read: {e}"),
+        )])
+    })
 }
 
 /// YAML → tree → `${ENV}` → typed, with the key path of the first error.
@@ -1016,11 +1028,19 @@ fn parse_yaml<T: DeserializeOwned + Default>(
         return Some(T::default());
     }
     if !tree.is_mapping() {
-        issues.push(ConfigIssue::new(file, "", "expected a map of sections at the top level"));
+        issues.push(ConfigIssue::new(
+            file,
+            "",
+            "expected a map of sections at the top level",
+        ));
         return None;
     }
     if let Err(e) = tree.apply_merge() {
-        issues.push(ConfigIssue::new(file, "", format!("invalid YAML merge key: {e}")));
+        issues.push(ConfigIssue::new(
+            file,
+            "",
+            format!("invalid YAML merge key: {e}"),
+        ));
         return None;
     }
     let before = issues.len();
@@ -1048,12 +1068,21 @@ struct TablesBuilder {
 
 impl TablesBuilder {
     fn add_file(&mut self, raw: RawTables, file: &str, issues: &mut Vec<ConfigIssue>) {
-        for (i, t) in raw.target_tables.unwrap_or_default().into_iter().enumerate() {
+        for (i, t) in raw
+            .target_tables
+            .unwrap_or_default()
+            .into_iter()
+            .enumerate()
+        {
             let path = format!("tables.target_tables[{i}]");
             let (db, table) = match (&t.database, &t.table) {
                 (Some(d), Some(tb)) if !d.is_empty() && !tb.is_empty() => (d.clone(), tb.clone()),
                 (None, _) | (Some(_), None) => {
-                    let missing = if t.database.is_none() { "database" } else { "table" };
+                    let missing = if t.database.is_none() {
+                        "database"
+                    } else {
+                        "table"
+                    };
                     issues.push(ConfigIssue::new(
                         file,
                         &path,
@@ -1062,7 +1091,11 @@ impl TablesBuilder {
                     continue;
                 }
                 _ => {
-                    issues.push(ConfigIssue::new(file, &path, "`database` and `table` must not be empty"));
+                    issues.push(ConfigIssue::new(
+                        file,
+                        &path,
+                        "`database` and `table` must not be empty",
+                    ));
                     continue;
                 }
             };
@@ -1132,7 +1165,10 @@ impl TablesBuilder {
             issues.push(ConfigIssue::new(
                 file,
                 &path,
-                format!("{pattern} is already configured at {}", existing.origins[0].path),
+                format!(
+                    "{pattern} is already configured at {}",
+                    existing.origins[0].path
+                ),
             ));
             return;
         }
@@ -1146,7 +1182,10 @@ impl TablesBuilder {
     fn finish(self, notes: &mut Vec<String>) -> TablesConfig {
         let mut out: Vec<(TableConfig, RawTable)> = Vec::new();
         for (table, raw) in self.entries {
-            if let Some((base, base_raw)) = out.iter_mut().find(|(e, _)| e.pattern.same_as(&table.pattern)) {
+            if let Some((base, base_raw)) = out
+                .iter_mut()
+                .find(|(e, _)| e.pattern.same_as(&table.pattern))
+            {
                 let origin = table.origins[0].clone();
                 let set = apply_raw(base, &raw, &origin);
                 let before = set_keys(base_raw);
@@ -1186,7 +1225,14 @@ fn set_keys(raw: &RawTable) -> Vec<&'static str> {
         file: String::new(),
         path: String::new(),
     });
-    apply_raw(&mut t, raw, &Origin { file: String::new(), path: String::new() })
+    apply_raw(
+        &mut t,
+        raw,
+        &Origin {
+            file: String::new(),
+            path: String::new(),
+        },
+    )
 }
 
 /// Checks that need only the raw entry (values of enumerations, empty
@@ -1231,9 +1277,17 @@ fn check_raw_table(raw: &RawTable, file: &str, path: &str, issues: &mut Vec<Conf
                 format!("{path}.{key}[{i}]")
             };
             if col.trim().is_empty() {
-                issues.push(ConfigIssue::new(file, at, "expected a column name, got an empty string"));
+                issues.push(ConfigIssue::new(
+                    file,
+                    at,
+                    "expected a column name, got an empty string",
+                ));
             } else if list[..i].iter().any(|c| c.eq_ignore_ascii_case(col)) {
-                issues.push(ConfigIssue::new(file, at, format!("column {col:?} is listed twice")));
+                issues.push(ConfigIssue::new(
+                    file,
+                    at,
+                    format!("column {col:?} is listed twice"),
+                ));
             }
         }
     }
@@ -1241,7 +1295,11 @@ fn check_raw_table(raw: &RawTable, file: &str, path: &str, issues: &mut Vec<Conf
         for (i, rule) in rules.iter().enumerate() {
             let at = format!("{path}.rules[{i}]");
             if rule.name.trim().is_empty() {
-                issues.push(ConfigIssue::new(file, format!("{at}.name"), "expected a rule name, got an empty string"));
+                issues.push(ConfigIssue::new(
+                    file,
+                    format!("{at}.name"),
+                    "expected a rule name, got an empty string",
+                ));
             } else if rules[..i].iter().any(|r| r.name == rule.name) {
                 issues.push(ConfigIssue::new(
                     file,
@@ -1312,4 +1370,3 @@ fn rule_config(r: &RawRule, origin: &Origin, i: usize) -> RuleConfig {
         },
     }
 }
-

@@ -44,7 +44,10 @@ fn write_report(cfg: &Config, out: &mut String) -> std::fmt::Result {
                 if src.binlog.auto_position { "GTID" } else { "file and position" },
             )?;
         }
-        None => writeln!(out, "source: none configured (give binlog files on the command line)")?,
+        None => writeln!(
+            out,
+            "source: none configured (give binlog files on the command line)"
+        )?,
     }
 
     let s = &cfg.storage;
@@ -96,13 +99,20 @@ fn write_report(cfg: &Config, out: &mut String) -> std::fmt::Result {
         QueryPolicy::Redact => "literals replaced by ?",
         QueryPolicy::Drop => "dropped",
     };
-    writeln!(out, "masking: hash key from {hash_key}; statement text {query}")?;
+    writeln!(
+        out,
+        "masking: hash key from {hash_key}; statement text {query}"
+    )?;
     if cfg.api.enabled {
         writeln!(
             out,
             "api: http://{} (token {})",
             cfg.api.listen,
-            if cfg.api.token.is_some() { "required" } else { "not set" }
+            if cfg.api.token.is_some() {
+                "required"
+            } else {
+                "not set"
+            }
         )?;
     } else {
         writeln!(out, "api: disabled")?;
@@ -115,7 +125,11 @@ fn write_report(cfg: &Config, out: &mut String) -> std::fmt::Result {
         writeln!(out, "tables ({}):", t.entries.len())?;
     }
     for e in &t.entries {
-        let ops: Vec<&str> = e.operations.iter().map(|o: &Operation| o.as_str()).collect();
+        let ops: Vec<&str> = e
+            .operations
+            .iter()
+            .map(|o: &Operation| o.as_str())
+            .collect();
         write!(out, "  {}  [{}]", e.pattern, ops.join(","))?;
         if let Some(d) = &e.description {
             write!(out, "  {d}")?;
@@ -154,7 +168,13 @@ fn write_report(cfg: &Config, out: &mut String) -> std::fmt::Result {
             if r.track {
                 what.push("tag".to_string());
             }
-            writeln!(out, "    rule {} [{}]: {}", r.name, what.join(", "), r.condition)?;
+            writeln!(
+                out,
+                "    rule {} [{}]: {}",
+                r.name,
+                what.join(", "),
+                r.condition
+            )?;
         }
     }
     if !t.exclude.is_empty() {

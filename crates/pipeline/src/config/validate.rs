@@ -40,7 +40,10 @@ impl Config {
                 );
             }
             if src.host.trim().is_empty() {
-                v.error("mysql.source.host", "expected a host name or address, got an empty string");
+                v.error(
+                    "mysql.source.host",
+                    "expected a host name or address, got an empty string",
+                );
             }
             if src.port == 0 {
                 v.error("mysql.source.port", "expected a port 1-65535, got 0");
@@ -72,7 +75,10 @@ impl Config {
         }
         if let Some(ca) = &src.ca_file {
             if !ca.is_file() {
-                v.error("mysql.source.ca_file", format!("no such file: {}", ca.display()));
+                v.error(
+                    "mysql.source.ca_file",
+                    format!("no such file: {}", ca.display()),
+                );
             }
         }
     }
@@ -136,7 +142,10 @@ impl Config {
         if s.retention_days > 36_500 {
             v.error(
                 "storage.retention_days",
-                format!("expected 0 (keep everything) to 36500 days, got {}", s.retention_days),
+                format!(
+                    "expected 0 (keep everything) to 36500 days, got {}",
+                    s.retention_days
+                ),
             );
         }
         if s.purge_interval.is_zero() {
@@ -158,14 +167,23 @@ impl Config {
         let perf = &self.performance;
         if let Some(bp) = &perf.batch_processing {
             if bp.batch_size == Some(0) {
-                v.error("performance.batch_processing.batch_size", "expected at least 1");
+                v.error(
+                    "performance.batch_processing.batch_size",
+                    "expected at least 1",
+                );
             }
             if bp.enabled && bp.flush_interval == Some(Duration::ZERO) {
-                v.error("performance.batch_processing.flush_interval", "expected a positive duration");
+                v.error(
+                    "performance.batch_processing.flush_interval",
+                    "expected a positive duration",
+                );
             }
         }
         if perf.memory.max_events_in_memory == 0 {
-            v.error("performance.memory.max_events_in_memory", "expected at least 1");
+            v.error(
+                "performance.memory.max_events_in_memory",
+                "expected at least 1",
+            );
         }
         if perf.memory.gc_threshold.is_some() {
             v.warn(
@@ -180,7 +198,10 @@ impl Config {
             ("storage_threads", c.storage_threads),
         ] {
             if n == Some(0) {
-                v.error(format!("performance.concurrency.{key}"), "expected at least 1");
+                v.error(
+                    format!("performance.concurrency.{key}"),
+                    "expected at least 1",
+                );
             }
         }
         if perf.cache.enabled {
@@ -195,7 +216,10 @@ impl Config {
         let a = &self.alerts;
         if let Some(lag) = &a.binlog_lag {
             if lag.threshold.is_zero() {
-                v.error("alerts.binlog_lag.threshold", "expected a positive number of seconds");
+                v.error(
+                    "alerts.binlog_lag.threshold",
+                    "expected a positive number of seconds",
+                );
             }
             self.check_channel_list("alerts.binlog_lag.channels", &lag.channels, v);
         }
@@ -203,7 +227,10 @@ impl Config {
             if !(rate.threshold > 0.0 && rate.threshold <= 1.0) {
                 v.error(
                     "alerts.error_rate.threshold",
-                    format!("expected a fraction in (0, 1] (0.05 = 5%), got {}", rate.threshold),
+                    format!(
+                        "expected a fraction in (0, 1] (0.05 = 5%), got {}",
+                        rate.threshold
+                    ),
                 );
             }
             if rate.window.is_zero() {
@@ -213,10 +240,16 @@ impl Config {
         }
         if let Some(bulk) = &a.bulk_operations {
             if bulk.threshold == 0 {
-                v.error("alerts.bulk_operations.threshold", "expected at least 1 change");
+                v.error(
+                    "alerts.bulk_operations.threshold",
+                    "expected at least 1 change",
+                );
             }
             if bulk.window.is_zero() {
-                v.error("alerts.bulk_operations.window", "expected a positive duration");
+                v.error(
+                    "alerts.bulk_operations.window",
+                    "expected a positive duration",
+                );
             }
             self.check_channel_list("alerts.bulk_operations.channels", &bulk.channels, v);
         }
@@ -231,8 +264,14 @@ impl Config {
             };
             match kind {
                 ChannelKind::Webhook | ChannelKind::Slack => match &ch.url {
-                    None => v.error(format!("{path}.url"), "required for webhook and slack channels"),
-                    Some(u) if !(u.expose().starts_with("http://") || u.expose().starts_with("https://")) => {
+                    None => v.error(
+                        format!("{path}.url"),
+                        "required for webhook and slack channels",
+                    ),
+                    Some(u)
+                        if !(u.expose().starts_with("http://")
+                            || u.expose().starts_with("https://")) =>
+                    {
                         v.error(format!("{path}.url"), "expected an http:// or https:// URL")
                     }
                     Some(_) => {}
@@ -272,7 +311,10 @@ impl Config {
     fn check_masking(&self, v: &mut Checker) {
         let m = &self.masking;
         if m.hash_key.is_some() && m.hash_key_file.is_some() {
-            v.error("masking.hash_key_file", "set either masking.hash_key or masking.hash_key_file, not both");
+            v.error(
+                "masking.hash_key_file",
+                "set either masking.hash_key or masking.hash_key_file, not both",
+            );
         }
         if let Some(k) = &m.hash_key {
             if k.expose().len() < 16 {
@@ -294,17 +336,24 @@ impl Config {
         let api = &self.api;
         match split_host_port(&api.listen) {
             Some((host, _)) => {
-                let loopback = matches!(host, "127.0.0.1" | "localhost" | "::1") || host.starts_with("127.");
+                let loopback =
+                    matches!(host, "127.0.0.1" | "localhost" | "::1") || host.starts_with("127.");
                 if api.enabled && !loopback && api.token.is_none() {
                     v.warn(
                         "api.listen",
-                        format!("`{}` is reachable from other machines and api.token is not set", api.listen),
+                        format!(
+                            "`{}` is reachable from other machines and api.token is not set",
+                            api.listen
+                        ),
                     );
                 }
             }
             None => v.error(
                 "api.listen",
-                format!("expected host:port (e.g. 127.0.0.1:8080), got {:?}", api.listen),
+                format!(
+                    "expected host:port (e.g. 127.0.0.1:8080), got {:?}",
+                    api.listen
+                ),
             ),
         }
         if api.token.as_ref().is_some_and(|t| t.is_empty()) {
@@ -345,10 +394,16 @@ impl Config {
                     );
                 }
                 if !rule.alert && !rule.channels.is_empty() {
-                    v.warn_in(&file, format!("{}.channels", rule.origin.path), "ignored without `alert: true`");
+                    v.warn_in(
+                        &file,
+                        format!("{}.channels", rule.origin.path),
+                        "ignored without `alert: true`",
+                    );
                 }
                 for (i, name) in rule.channels.iter().enumerate() {
-                    if !self.alerts.channels.contains_key(name) && ChannelKind::from_name(name).is_none() {
+                    if !self.alerts.channels.contains_key(name)
+                        && ChannelKind::from_name(name).is_none()
+                    {
                         v.error_in(
                             &file,
                             format!("{}.channels[{i}]", rule.origin.path),

@@ -42,17 +42,53 @@ use Operation::{Delete, Insert, Update};
 #[test]
 fn seed_status_change_follows_null_semantics() {
     let c = "OLD.status != NEW.status";
-    assert_eq!(eval_json(c, Update, json!({"status": "active"}), json!({"status": "banned"})), Some(true));
-    assert_eq!(eval_json(c, Update, json!({"status": "active"}), json!({"status": "active"})), Some(false));
+    assert_eq!(
+        eval_json(
+            c,
+            Update,
+            json!({"status": "active"}),
+            json!({"status": "banned"})
+        ),
+        Some(true)
+    );
+    assert_eq!(
+        eval_json(
+            c,
+            Update,
+            json!({"status": "active"}),
+            json!({"status": "active"})
+        ),
+        Some(false)
+    );
     // INSERT has no OLD: NULL, so the rule does not fire.
-    assert_eq!(eval_json(c, Insert, Json::Null, json!({"status": "active"})), None);
-    assert_eq!(eval_json(c, Delete, json!({"status": "active"}), Json::Null), None);
+    assert_eq!(
+        eval_json(c, Insert, Json::Null, json!({"status": "active"})),
+        None
+    );
+    assert_eq!(
+        eval_json(c, Delete, json!({"status": "active"}), Json::Null),
+        None
+    );
     // NULL → value is not "!=" in SQL.
-    assert_eq!(eval_json(c, Update, json!({"status": null}), json!({"status": "x"})), None);
+    assert_eq!(
+        eval_json(c, Update, json!({"status": null}), json!({"status": "x"})),
+        None
+    );
     // Case matters (binary comparison).
-    assert_eq!(eval_json(c, Update, json!({"status": "Active"}), json!({"status": "active"})), Some(true));
+    assert_eq!(
+        eval_json(
+            c,
+            Update,
+            json!({"status": "Active"}),
+            json!({"status": "active"})
+        ),
+        Some(true)
+    );
     // Minimal row image: column absent from the before image.
-    assert_eq!(eval_json(c, Update, json!({"id": 1}), json!({"status": "x"})), None);
+    assert_eq!(
+        eval_json(c, Update, json!({"id": 1}), json!({"status": "x"})),
+        None
+    );
 }
 
 #[test]
@@ -67,12 +103,28 @@ fn seed_high_amount_compares_decimal_strings_numerically() {
     // NULL amount: unknown, not false, and not fired.
     assert_eq!(ins(Json::Null), None);
     // DELETE has no NEW.
-    assert_eq!(eval_json(c, Delete, json!({"amount": "20000.00"}), Json::Null), None);
+    assert_eq!(
+        eval_json(c, Delete, json!({"amount": "20000.00"}), Json::Null),
+        None
+    );
     // NOT of NULL is still NULL.
-    assert_eq!(eval_json("NOT (NEW.amount > 10000)", Insert, Json::Null, json!({"amount": null})), None);
+    assert_eq!(
+        eval_json(
+            "NOT (NEW.amount > 10000)",
+            Insert,
+            Json::Null,
+            json!({"amount": null})
+        ),
+        None
+    );
     // Decimal strings compare as numbers, not as text ("9.00" > "10.00" as text).
     assert_eq!(
-        eval_json("NEW.amount > OLD.amount", Update, json!({"amount": "9.00"}), json!({"amount": "10.00"})),
+        eval_json(
+            "NEW.amount > OLD.amount",
+            Update,
+            json!({"amount": "9.00"}),
+            json!({"amount": "10.00"})
+        ),
         Some(true)
     );
 }
@@ -80,21 +132,67 @@ fn seed_high_amount_compares_decimal_strings_numerically() {
 #[test]
 fn seed_operation_condition() {
     let c = "operation = 'DELETE'";
-    assert_eq!(eval_json(c, Delete, json!({"id": 1}), Json::Null), Some(true));
-    assert_eq!(eval_json(c, Insert, Json::Null, json!({"id": 1})), Some(false));
-    assert_eq!(eval_json("operation IN ('INSERT', 'UPDATE')", Update, json!({}), json!({})), Some(true));
-    assert_eq!(eval_json("table = 'orders' AND database = 'ecommerce'", Update, json!({}), json!({})), Some(true));
+    assert_eq!(
+        eval_json(c, Delete, json!({"id": 1}), Json::Null),
+        Some(true)
+    );
+    assert_eq!(
+        eval_json(c, Insert, Json::Null, json!({"id": 1})),
+        Some(false)
+    );
+    assert_eq!(
+        eval_json(
+            "operation IN ('INSERT', 'UPDATE')",
+            Update,
+            json!({}),
+            json!({})
+        ),
+        Some(true)
+    );
+    assert_eq!(
+        eval_json(
+            "table = 'orders' AND database = 'ecommerce'",
+            Update,
+            json!({}),
+            json!({})
+        ),
+        Some(true)
+    );
 }
 
 #[test]
 fn changed_is_null_safe_and_false_outside_updates() {
     let c = "changed(status)";
-    assert_eq!(eval_json(c, Update, json!({"status": null}), json!({"status": "x"})), Some(true));
-    assert_eq!(eval_json(c, Update, json!({"status": null}), json!({"status": null})), Some(false));
-    assert_eq!(eval_json(c, Update, json!({"status": "a"}), json!({"status": "a"})), Some(false));
-    assert_eq!(eval_json(c, Insert, Json::Null, json!({"status": "a"})), Some(false));
-    assert_eq!(eval_json(c, Update, json!({"id": 1}), json!({"status": "a"})), None, "absent before value");
-    assert_eq!(eval_json("changed(NEW.Status)", Update, json!({"status": 1}), json!({"status": 2})), Some(true));
+    assert_eq!(
+        eval_json(c, Update, json!({"status": null}), json!({"status": "x"})),
+        Some(true)
+    );
+    assert_eq!(
+        eval_json(c, Update, json!({"status": null}), json!({"status": null})),
+        Some(false)
+    );
+    assert_eq!(
+        eval_json(c, Update, json!({"status": "a"}), json!({"status": "a"})),
+        Some(false)
+    );
+    assert_eq!(
+        eval_json(c, Insert, Json::Null, json!({"status": "a"})),
+        Some(false)
+    );
+    assert_eq!(
+        eval_json(c, Update, json!({"id": 1}), json!({"status": "a"})),
+        None,
+        "absent before value"
+    );
+    assert_eq!(
+        eval_json(
+            "changed(NEW.Status)",
+            Update,
+            json!({"status": 1}),
+            json!({"status": 2})
+        ),
+        Some(true)
+    );
 }
 
 #[test]
@@ -122,19 +220,31 @@ fn in_between_like_with_nulls() {
     let row = json!({"status": "b", "n": 5, "email": "a_b@example.com", "none": null});
     let e = |c: &str| eval_json(c, Insert, Json::Null, row.clone());
     assert_eq!(e("NEW.status IN ('a', 'b')"), Some(true));
-    assert_eq!(e("NEW.status IN ('a', NULL)"), None, "no match but a NULL: unknown");
+    assert_eq!(
+        e("NEW.status IN ('a', NULL)"),
+        None,
+        "no match but a NULL: unknown"
+    );
     assert_eq!(e("NEW.status NOT IN ('a', NULL)"), None);
     assert_eq!(e("NEW.status NOT IN ('a', 'c')"), Some(true));
     assert_eq!(e("NEW.none IN ('a')"), None);
     assert_eq!(e("NEW.n BETWEEN 1 AND 5"), Some(true));
     assert_eq!(e("NEW.n NOT BETWEEN 1 AND 5"), Some(false));
-    assert_eq!(e("NEW.n BETWEEN 6 AND NULL"), Some(false), "already below: false, not unknown");
+    assert_eq!(
+        e("NEW.n BETWEEN 6 AND NULL"),
+        Some(false),
+        "already below: false, not unknown"
+    );
     assert_eq!(e("NEW.n BETWEEN 1 AND NULL"), None);
     assert_eq!(e("NEW.email LIKE '%@example.com'"), Some(true));
     assert_eq!(e("NEW.email LIKE 'a\\_b%'"), Some(true));
     assert_eq!(e("NEW.email LIKE 'a!_b%' ESCAPE '!'"), Some(true));
     assert_eq!(e("NEW.email LIKE 'ax%'"), Some(false));
-    assert_eq!(e("NEW.email LIKE '%EXAMPLE%'"), Some(false), "LIKE is case-sensitive");
+    assert_eq!(
+        e("NEW.email LIKE '%EXAMPLE%'"),
+        Some(false),
+        "LIKE is case-sensitive"
+    );
     assert_eq!(e("NEW.email ILIKE '%EXAMPLE%'"), Some(true));
     assert_eq!(e("NEW.none LIKE '%'"), None);
     assert_eq!(e("NEW.email NOT LIKE '%.cn'"), Some(true));
@@ -142,8 +252,19 @@ fn in_between_like_with_nulls() {
 
 #[test]
 fn arithmetic_is_exact_and_division_by_zero_is_null() {
-    let e = |c: &str| eval_json(c, Update, json!({"amount": "100.10", "qty": 3}), json!({"amount": "100.30", "qty": 5}));
-    assert_eq!(e("NEW.amount - OLD.amount = 0.2"), Some(true), "exact decimal arithmetic");
+    let e = |c: &str| {
+        eval_json(
+            c,
+            Update,
+            json!({"amount": "100.10", "qty": 3}),
+            json!({"amount": "100.30", "qty": 5}),
+        )
+    };
+    assert_eq!(
+        e("NEW.amount - OLD.amount = 0.2"),
+        Some(true),
+        "exact decimal arithmetic"
+    );
     assert_eq!(e("NEW.qty * 2 = 10"), Some(true));
     assert_eq!(e("NEW.qty / 0 IS NULL"), Some(true));
     assert_eq!(e("NEW.qty % 2 = 1"), Some(true));
@@ -152,21 +273,35 @@ fn arithmetic_is_exact_and_division_by_zero_is_null() {
     assert_eq!(e("abs(OLD.qty - NEW.qty) = 2"), Some(true));
     assert_eq!(e("NEW.qty / 2 = 2.5"), Some(true));
     assert_eq!(lit("0.1 + 0.2 = 0.3"), Some(true));
-    assert_eq!(lit("18446744073709551615 > 18446744073709551614"), Some(true));
+    assert_eq!(
+        lit("18446744073709551615 > 18446744073709551614"),
+        Some(true)
+    );
     assert_eq!(lit("1e3 = 1000"), Some(true));
 }
 
 #[test]
 fn mysql_string_number_conversions() {
     assert_eq!(lit("'10' < '9'"), Some(true), "two strings compare as text");
-    assert_eq!(lit("'10' > 9"), Some(true), "string vs number compares as numbers");
+    assert_eq!(
+        lit("'10' > 9"),
+        Some(true),
+        "string vs number compares as numbers"
+    );
     assert_eq!(lit("'12.50' = 12.5"), Some(true));
-    assert_eq!(lit("'abc' = 0"), Some(true), "MySQL reads non-numeric text as 0");
+    assert_eq!(
+        lit("'abc' = 0"),
+        Some(true),
+        "MySQL reads non-numeric text as 0"
+    );
     assert_eq!(lit("' 42abc' = 42"), Some(true));
     assert_eq!(lit("TRUE = 1"), Some(true));
     assert_eq!(lit("X'41' = 'A'"), Some(true));
     assert_eq!(lit("lower('AbC') = 'abc' AND upper('x') = 'X'"), Some(true));
-    assert_eq!(lit("length('中') = 3 AND char_length('中') = 1"), Some(true));
+    assert_eq!(
+        lit("length('中') = 3 AND char_length('中') = 1"),
+        Some(true)
+    );
     assert_eq!(lit("coalesce(NULL, NULL, 'x') = 'x'"), Some(true));
     assert_eq!(lit("ifnull(NULL, 2) = 2"), Some(true));
     assert_eq!(lit("concat('a', NULL) IS NULL"), Some(true));
@@ -194,7 +329,8 @@ fn compile_errors_are_explained() {
 
 #[test]
 fn columns_are_distinct_and_lower_case() {
-    let c = Condition::compile("OLD.Status != NEW.status AND changed(amount) OR NEW.amount > 1").unwrap();
+    let c = Condition::compile("OLD.Status != NEW.status AND changed(amount) OR NEW.amount > 1")
+        .unwrap();
     assert_eq!(c.columns(), ["status", "amount"]);
     assert_eq!(
         c.resolve(&["id".into(), "AMOUNT".into(), "status".into()]),
@@ -221,13 +357,21 @@ fn binlog_values_keep_their_types() {
     let before: Vec<Option<Value<'_>>> = vec![
         Some(Value::Decimal("9.00".into())),
         Some(Value::Text(Cow::Borrowed("pending"))),
-        Some(Value::Timestamp(Timestamp { seconds: 1735722000, micros: 0, fsp: 0 })),
+        Some(Value::Timestamp(Timestamp {
+            seconds: 1735722000,
+            micros: 0,
+            fsp: 0,
+        })),
         Some(Value::UInt(u64::MAX)),
     ];
     let after: Vec<Option<Value<'_>>> = vec![
         Some(Value::Decimal("12999.00".into())),
         Some(Value::Null),
-        Some(Value::Timestamp(Timestamp { seconds: 1735722060, micros: 0, fsp: 0 })),
+        Some(Value::Timestamp(Timestamp {
+            seconds: 1735722060,
+            micros: 0,
+            fsp: 0,
+        })),
         None,
     ];
     let names: Vec<String> = columns.iter().map(|c| c.name.clone().unwrap()).collect();
@@ -249,13 +393,31 @@ fn binlog_values_keep_their_types() {
     };
     assert_eq!(check("NEW.amount > 10000", Update), Some(true));
     assert_eq!(check("NEW.amount > OLD.amount", Update), Some(true));
-    assert_eq!(check("OLD.status != NEW.status", Update), None, "NULL after");
+    assert_eq!(
+        check("OLD.status != NEW.status", Update),
+        None,
+        "NULL after"
+    );
     assert_eq!(check("changed(status)", Update), Some(true));
-    assert_eq!(check("NEW.ts > '2025-01-01 09:00:30' AND OLD.ts = '2025-01-01 09:00:00'", Update), Some(true));
+    assert_eq!(
+        check(
+            "NEW.ts > '2025-01-01 09:00:30' AND OLD.ts = '2025-01-01 09:00:00'",
+            Update
+        ),
+        Some(true)
+    );
     assert_eq!(check("OLD.big = 18446744073709551615", Update), Some(true));
-    assert_eq!(check("NEW.big IS NULL", Update), Some(true), "absent from the image reads as NULL");
+    assert_eq!(
+        check("NEW.big IS NULL", Update),
+        Some(true),
+        "absent from the image reads as NULL"
+    );
     assert_eq!(check("changed(big)", Update), None);
-    assert_eq!(check("NEW.nosuch IS NULL", Update), Some(true), "unknown column reads as NULL");
+    assert_eq!(
+        check("NEW.nosuch IS NULL", Update),
+        Some(true),
+        "unknown column reads as NULL"
+    );
 }
 
 #[test]
@@ -272,5 +434,7 @@ fn number_parsing_and_printing() {
     assert_eq!(str_to_num("."), Num::int(0));
     assert_eq!(str_to_num("2e"), Num::int(2));
     assert!(is_canonical_decimal("-0.50") && is_canonical_decimal("12345"));
-    assert!(!is_canonical_decimal("007") && !is_canonical_decimal("1.") && !is_canonical_decimal("+1"));
+    assert!(
+        !is_canonical_decimal("007") && !is_canonical_decimal("1.") && !is_canonical_decimal("+1")
+    );
 }

@@ -40,7 +40,7 @@ pub(crate) fn schema_at(conn: &Connection, at: &SchemaPosition) -> Result<Option
         .prepare_cached("SELECT file, pos FROM schema_history")?
         .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    let Some((file, pos)) = write::newest_at_or_before(keys, at) else {
+    let Some((file, pos)) = crate::util::newest_at_or_before(keys, at) else {
         return Ok(None);
     };
     Ok(write::load_schema_doc(conn, &file, pos)?.map(|document| SchemaSnapshot {

@@ -439,7 +439,7 @@ impl QueryStore for SqliteQueries {
                         priority: r.get(4)?,
                         database: r.get(5)?,
                         table: r.get(6)?,
-                        change: key.as_deref().and_then(parse_change_key),
+                        change: key.as_deref().and_then(util::parse_change_key),
                         message: r.get(8)?,
                         details: serde_json::from_str(&details)?,
                     },
@@ -659,15 +659,3 @@ fn column_item(change: StoredChange, column: &str) -> ColumnChangeItem {
     }
 }
 
-/// `file:pos:row` back into a key (the file name may itself hold `:`).
-pub(crate) fn parse_change_key(text: &str) -> Option<ChangeKey> {
-    let mut parts = text.rsplitn(3, ':');
-    let row = parts.next()?.parse().ok()?;
-    let pos = parts.next()?.parse().ok()?;
-    let file = parts.next()?;
-    Some(ChangeKey {
-        binlog_file: file.to_string(),
-        event_pos: pos,
-        row_index: row,
-    })
-}

@@ -321,26 +321,6 @@ impl Store for SqliteStore {
     }
 }
 
-/// The newest schema position at or before `at`, then its document.
-pub(super) fn newest_at_or_before(keys: Vec<(String, i64)>, at: &SchemaPosition) -> Option<(String, i64)> {
-    let target = Checkpoint {
-        binlog_file: at.binlog_file.clone(),
-        binlog_pos: at.binlog_pos,
-        gtid_set: None,
-    };
-    keys.into_iter()
-        .filter_map(|(file, pos)| {
-            let cp = Checkpoint {
-                binlog_file: file.clone(),
-                binlog_pos: u64::try_from(pos).ok()?,
-                gtid_set: None,
-            };
-            (util::compare_checkpoints(&cp, &target) != std::cmp::Ordering::Greater).then_some((cp, file, pos))
-        })
-        .max_by(|a, b| util::compare_checkpoints(&a.0, &b.0))
-        .map(|(_, f, p)| (f, p))
-}
-
 pub(super) fn load_schema_doc(conn: &Connection, file: &str, pos: i64) -> Result<Option<String>> {
     Ok(conn
         .query_row(
