@@ -47,20 +47,25 @@ pub(crate) fn check_range(range: &TimeRange) -> Result<()> {
     Ok(())
 }
 
-/// The text indexed for full-text search: every scalar value of the images
-/// and the key, space-separated. Binary values (`{"base64": ..}`) are left
-/// out: their text is noise.
+/// The text indexed for full-text search: the scalar values of the row
+/// (the after image, plus before-image values that differ from it, so an
+/// UPDATE is found by its old and its new values), space-separated.
+/// Left out, to keep the index lean: binary values (`{"base64": ..}`),
+/// dates and times (searched by time range instead), and values already
+/// taken from the other image.
 pub fn search_text(record: &pipeline::record::ChangeRecord) -> String {
     let mut out = String::new();
-    for image in [&record.old_data, &record.new_data].into_iter().flatten() {
-        for v in image.values() {
-            push_scalars(v, &mut out);
+    match (&record.old_data, &record.new_data) {
+        (Some(old), Some(new)) => {
+            new.values().for_each(|v| push_scalars(v, &mut out));
+            for (k, v) in old {
+                if new.get(k) != Some(v) {
+                    push_scalars(v, &mut out);
+                }
+            }
         }
-    }
-    if record.old_data.is_none() && record.new_data.is_none() {
-        for v in record.primary_key.values() {
-            push_scalars(v, &mut out);
-        }
+        (Some(image), None) | (None, Some(image)) => image.values().for_each(|v| push_scalars(v, &mut out)),
+        (None, None) => record.primary_key.values().for_each(|v| push_scalars(v, &mut out)),
     }
     out
 }
@@ -70,6 +75,7 @@ fn push_scalars(v: &Json, out: &mut String) {
         Json::Null => {}
         Json::Bool(b) => push_word(out, if *b { "true" } else { "false" }),
         Json::Number(n) => push_word(out, &n.to_string()),
+        Json::String(s) if looks_temporal(s) => {}
         Json::String(s) => push_word(out, s),
         Json::Array(items) => items.iter().for_each(|i| push_scalars(i, out)),
         Json::Object(map) => {
@@ -78,6 +84,35 @@ fn push_scalars(v: &Json, out: &mut String) {
             }
             map.values().for_each(|i| push_scalars(i, out));
         }
+    }
+}
+
+/// `YYYY-MM-DD`, optionally followed by ` `/`T` and `HH:MM:SS[.f][Z]`, or a
+/// TIME value `[-]H+:MM:SS[.f]`: how VALUES.md renders temporal columns.
+fn looks_temporal(s: &str) -> bool {
+    fn digits(b: &[u8]) -> bool {
+        !b.is_empty() && b.iter().all(u8::is_ascii_digit)
+    }
+    /// `MM:SS[.f]` (after the hours of a clock).
+    fn minutes_seconds(b: &[u8]) -> bool {
+        let (whole, frac) = match b.iter().position(|c| *c == b'.') {
+            Some(p) => (&b[..p], Some(&b[p + 1..])),
+            None => (b, None),
+        };
+        whole.len() == 5 && digits(&whole[..2]) && whole[2] == b':' && digits(&whole[3..]) && frac.is_none_or(digits)
+    }
+    let b = s.as_bytes();
+    if b.len() >= 10 && digits(&b[..4]) && b[4] == b'-' && digits(&b[5..7]) && b[7] == b'-' && digits(&b[8..10]) {
+        if b.len() == 10 {
+            return true;
+        }
+        let clock = b[11..].strip_suffix(b"Z").unwrap_or(&b[11..]);
+        return (b[10] == b' ' || b[10] == b'T') && clock.len() >= 8 && digits(&clock[..2]) && clock[2] == b':' && minutes_seconds(&clock[3..]);
+    }
+    let t = b.strip_prefix(b"-").unwrap_or(b);
+    match t.iter().position(|c| *c == b':') {
+        Some(h) if h >= 2 => digits(&t[..h]) && minutes_seconds(&t[h + 1..]),
+        _ => false,
     }
 }
 
@@ -348,6 +383,41 @@ mod tests {
         assert_eq!(civil_date(0), "1970-01-01");
         assert_eq!(civil_date(19_737), "2024-01-15");
         assert_eq!(civil_date(11_016), "2000-02-29");
+    }
+
+    #[test]
+    fn temporal_values_are_recognised() {
+        for t in ["2024-01-15", "2024-01-15 10:30:00", "2015-01-15T23:24:25.123456Z", "0000-00-00 00:00:00", "23:24:25", "-838:59:59.50", "100:00:00"] {
+            assert!(looks_temporal(t), "{t}");
+        }
+        for t in ["alice", "2024-01-15x", "12:30", "1:2:3", "10.5", "2024-01-15 10:30", "a2024-01-15"] {
+            assert!(!looks_temporal(t), "{t}");
+        }
+    }
+
+    #[test]
+    fn update_search_text_has_new_values_and_changed_old_ones() {
+        use serde_json::json;
+        let map = |v: Json| match v {
+            Json::Object(m) => m,
+            _ => Map::new(),
+        };
+        let rec = pipeline::record::ChangeRecord {
+            key: pipeline::record::ChangeKey { binlog_file: "f.1".into(), event_pos: 4, row_index: 0 },
+            timestamp: 0,
+            operation: Operation::Update,
+            database: "d".into(),
+            table: "t".into(),
+            primary_key: map(json!({"id": 1})),
+            old_data: Some(map(json!({"id": 1, "s": "old", "at": "2024-01-15 10:30:00", "b": {"base64": "AA=="}}))),
+            new_data: Some(map(json!({"id": 1, "s": "new", "at": "2024-01-16 10:30:00", "b": {"base64": "AA=="}}))),
+            changes: Map::new(),
+            gtid: None,
+            xid: None,
+            query: None,
+            tags: vec![],
+        };
+        assert_eq!(search_text(&rec), "1 new old");
     }
 
     #[test]

@@ -167,7 +167,16 @@ impl<'a> RowIter<'a, '_> {
         if self.failed || self.r.is_empty() {
             return Ok(false);
         }
-        let result = self.decode_row(out);
+        let start = self.r.position();
+        let mut result = self.decode_row(out);
+        // A row that consumes no bytes (no columns present) would be decoded
+        // forever from the same data: the event is corrupt.
+        if result.is_ok() && self.r.position() == start {
+            result = Err(self.error(
+                None,
+                "row image with no columns present cannot hold row data".into(),
+            ));
+        }
         if result.is_err() {
             self.failed = true;
         }
@@ -456,6 +465,17 @@ mod tests {
             "{msg}"
         );
         assert_eq!(ev.rows(&t, 0).count(), 1, "iteration stops after the error");
+    }
+
+    #[test]
+    fn rows_event_without_columns_never_advances_is_an_error_not_a_hang() {
+        let mut b = header(et::WRITE_ROWS_V1, &[0b00]);
+        b.extend_from_slice(&[1, 2, 3]);
+        let ev = RowsEvent::parse(&b, et::WRITE_ROWS_V1, &fde()).unwrap();
+        let t = table();
+        let mut rows = ev.rows(&t, 0);
+        assert!(rows.next().unwrap().is_err());
+        assert!(rows.next().is_none());
     }
 
     #[test]

@@ -131,12 +131,16 @@ pub(crate) fn create(conn: &Connection, full_text: bool, tokenizer: FtsTokenizer
             FtsTokenizer::Unicode61 => "unicode61 remove_diacritics 2",
             FtsTokenizer::Trigram => "trigram",
         };
+        let extra = std::env::var("FTS_EXTRA").unwrap_or_default();
         // Contentless: the text lives only in the index (values are in
         // `changes`); contentless_delete lets purge remove entries by rowid.
         conn.execute_batch(&format!(
             "CREATE VIRTUAL TABLE IF NOT EXISTS changes_fts USING fts5(
-                 body, content='', contentless_delete=1, tokenize='{tok}');"
+                 body, content='', contentless_delete=1, tokenize='{tok}'{extra});"
         ))?;
+        if let Ok(am) = std::env::var("FTS_AUTOMERGE") {
+            conn.execute_batch(&format!("INSERT INTO changes_fts (changes_fts, rank) VALUES ('automerge', {am});"))?;
+        }
     }
     conn.execute(
         "INSERT INTO meta (key, value) VALUES ('layout_version', ?1) ON CONFLICT (key) DO NOTHING",
