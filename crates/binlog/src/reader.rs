@@ -21,8 +21,10 @@ use crate::header::{
 pub const DEFAULT_MAX_EVENT_SIZE: u32 = (1 << 30) + (1 << 16);
 
 /// Buffer size reached once the input proves large: reads of this size
-/// keep system calls rare.
-const READ_CHUNK: usize = 128 * 1024;
+/// keep system calls rare, and are larger than a typical `BufReader`'s
+/// buffer (the CLI's is 256 KiB), which then hands them straight to the
+/// file instead of copying every byte through its own buffer.
+const READ_CHUNK: usize = 1024 * 1024;
 /// Initial buffer size, so that small inputs stay cheap.
 const MIN_BUFFER: usize = 4 * 1024;
 
@@ -320,21 +322,22 @@ impl<R: Read> EventReader<R> {
     /// field cannot make it allocate memory the input does not back.
     fn fill(&mut self, need: usize) -> io::Result<usize> {
         while self.end - self.start < need {
-            if self.end == self.buf.len() {
-                if self.start > 0 {
-                    self.buf.copy_within(self.start..self.end, 0);
-                    self.end -= self.start;
-                    self.start = 0;
-                }
-                // Grow when still full (an event larger than the buffer) or
-                // while ramping up to the chunk size on a large input.
-                // Growth only ever follows data that actually arrived.
-                if self.end == self.buf.len() || self.buf.len() < READ_CHUNK {
-                    let grown = self.buf.len().saturating_mul(2).max(MIN_BUFFER);
-                    let new_len = grown.min(need.max(READ_CHUNK)).max(self.buf.len());
-                    self.buf.resize(new_len, 0);
-                }
-                continue;
+            let was_full = self.end == self.buf.len();
+            // Only ever part of one event is left here (less than `need`):
+            // moving it to the front is cheap and keeps every read as large
+            // as the buffer.
+            if self.start > 0 {
+                self.buf.copy_within(self.start..self.end, 0);
+                self.end -= self.start;
+                self.start = 0;
+            }
+            // Grow when still full (an event larger than the buffer) or
+            // while ramping up to the chunk size on a large input.
+            // Growth only ever follows data that actually arrived.
+            if was_full && (self.end == self.buf.len() || self.buf.len() < READ_CHUNK) {
+                let grown = self.buf.len().saturating_mul(2).max(MIN_BUFFER);
+                let new_len = grown.min(need.max(READ_CHUNK)).max(self.buf.len());
+                self.buf.resize(new_len, 0);
             }
             match self.inner.read(&mut self.buf[self.end..]) {
                 Ok(0) => break,

@@ -12,7 +12,9 @@
 //! one (`in_payload: true`), decompressed with a streaming zstd decoder so
 //! the whole transaction is never in memory at once.
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::io::{self, Cursor, Read};
 use std::sync::Arc;
 
@@ -103,9 +105,78 @@ struct Payload {
     source: PayloadSource,
 }
 
+/// The table map bound to each table id, with the body it was parsed from.
+///
+/// Servers write a TABLE_MAP before every statement's rows, so a stream of
+/// short transactions re-sends the same few maps all the time. A map whose
+/// body is byte-for-byte the one already bound to its id (same FDE: an FDE
+/// clears the cache) is the same map: the bound `Arc` is handed out again
+/// instead of parsing and allocating names, charsets and labels anew, and
+/// callers that key work on `Arc::ptr_eq` keep their caches warm.
+#[derive(Default)]
+struct TableCache {
+    maps: HashMap<u64, (Arc<TableMap>, Vec<u8>), BuildHasherDefault<TableIdHasher>>,
+}
+
+impl TableCache {
+    fn get(&self, table_id: u64) -> Option<&Arc<TableMap>> {
+        self.maps.get(&table_id).map(|(map, _)| map)
+    }
+
+    fn clear(&mut self) {
+        self.maps.clear();
+    }
+
+    /// The map of a TABLE_MAP body: the bound one when the body is
+    /// unchanged, else freshly parsed and bound.
+    fn bind(&mut self, body: &[u8], fde: &FormatDescription) -> Result<Arc<TableMap>, BodyError> {
+        if let Some(id) = TableMap::peek_table_id(body, fde) {
+            if let Some((map, bytes)) = self.maps.get(&id) {
+                if bytes.as_slice() == body {
+                    return Ok(Arc::clone(map));
+                }
+            }
+        }
+        let map = Arc::new(TableMap::parse(body, fde)?);
+        match self.maps.entry(map.table_id) {
+            Entry::Occupied(mut e) => {
+                let (bound, bytes) = e.get_mut();
+                *bound = Arc::clone(&map);
+                bytes.clear();
+                bytes.extend_from_slice(body);
+            }
+            Entry::Vacant(e) => {
+                e.insert((Arc::clone(&map), body.to_vec()));
+            }
+        }
+        Ok(map)
+    }
+}
+
+/// Table ids are small sequential numbers: one multiply spreads them over
+/// the hash table (SipHash would cost more than the rest of the lookup).
+#[derive(Default)]
+struct TableIdHasher(u64);
+
+impl Hasher for TableIdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ b as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_u64(&mut self, id: u64) {
+        self.0 = id.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
 pub struct BinlogStream<R: Read> {
     reader: EventReader<R>,
-    tables: HashMap<u64, Arc<TableMap>>,
+    tables: TableCache,
     ignored: BTreeMap<u8, u64>,
     payload: Option<Payload>,
     scratch: Vec<u8>,
@@ -124,7 +195,7 @@ impl<R: Read> BinlogStream<R> {
     pub fn from_reader(reader: EventReader<R>) -> Self {
         BinlogStream {
             reader,
-            tables: HashMap::new(),
+            tables: TableCache::default(),
             ignored: BTreeMap::new(),
             payload: None,
             scratch: Vec::new(),
@@ -149,7 +220,7 @@ impl<R: Read> BinlogStream<R> {
 
     /// The table map currently bound to a table id.
     pub fn table(&self, table_id: u64) -> Option<&Arc<TableMap>> {
-        self.tables.get(&table_id)
+        self.tables.get(table_id)
     }
 
     pub fn reader_mut(&mut self) -> &mut EventReader<R> {
@@ -180,7 +251,7 @@ impl<R: Read> BinlogStream<R> {
         };
         let table = match &event {
             Event::TableMap(map) => Some(Arc::clone(map)),
-            Event::Rows(rows) => match self.tables.get(&rows.table_id) {
+            Event::Rows(rows) => match self.tables.get(rows.table_id) {
                 Some(map) => Some(Arc::clone(map)),
                 None if is_dummy_table_id(rows.table_id) => None,
                 None => {
@@ -314,7 +385,7 @@ fn classify(
     offset: u64,
     body: &[u8],
     fde: &FormatDescription,
-    tables: &mut HashMap<u64, Arc<TableMap>>,
+    tables: &mut TableCache,
     ignored: &mut BTreeMap<u8, u64>,
 ) -> Result<Step, DecodeError> {
     if !is_known_type(type_code) || type_code == et::IGNORABLE || type_code == et::AURORA_PADDING {
@@ -334,9 +405,9 @@ fn classify(
             Step::Prepared(Box::new(Event::FormatDescription(fde.clone())))
         }
         et::TABLE_MAP => {
-            let map =
-                Arc::new(TableMap::parse(body, fde).map_err(|e| corrupt(offset, type_code, e))?);
-            tables.insert(map.table_id, Arc::clone(&map));
+            let map = tables
+                .bind(body, fde)
+                .map_err(|e| corrupt(offset, type_code, e))?;
             Step::Prepared(Box::new(Event::TableMap(map)))
         }
         et::MARIA_QUERY_COMPRESSED..=et::MARIA_DELETE_ROWS_COMPRESSED => Step::Compressed,

@@ -134,7 +134,7 @@ pub struct Processor<'c> {
     xa_written: &'c mut HashSet<XaId>,
     tracker: TxnTracker,
     /// GTID of the current transaction, rendered.
-    gtid_text: Option<String>,
+    gtid_text: TextSlot,
     /// The current transaction passes `--include-gtids`.
     gtid_ok: bool,
     /// Opening record not yet written (written before the first record).
@@ -147,7 +147,7 @@ pub struct Processor<'c> {
     rows_written: u64,
     total_rows: u64,
     /// ROWS_QUERY / ANNOTATE_ROWS text for the statement in progress.
-    query: Option<String>,
+    query: TextSlot,
     /// File position just past the current top-level event.
     top_end: u64,
     /// `--table`/`--database` verdict per table id, for the map it was computed on.
@@ -164,7 +164,7 @@ impl<'c> Processor<'c> {
             start_pos,
             xa_written,
             tracker: TxnTracker::new(),
-            gtid_text: None,
+            gtid_text: TextSlot::default(),
             gtid_ok: cfg.gtids.is_none(),
             pending_opening: None,
             opening_written: false,
@@ -172,7 +172,7 @@ impl<'c> Processor<'c> {
             written: false,
             rows_written: 0,
             total_rows: 0,
-            query: None,
+            query: TextSlot::default(),
             top_end: 0,
             table_verdicts: HashMap::new(),
         }
@@ -191,8 +191,8 @@ impl<'c> Processor<'c> {
             server_id: ev.header.server_id,
             end_log_pos: ev.header.log_pos,
             type_name: ev.type_name(),
-            gtid: self.gtid_text.as_deref(),
-            query: self.query.as_deref(),
+            gtid: self.gtid_text.get(),
+            query: self.query.get(),
             xa: self.tracker.current().and_then(|t| t.xa.as_ref()),
         }
     }
@@ -291,11 +291,15 @@ impl<'c> Processor<'c> {
                     }
                 }
                 if rows.flags & STMT_END_F != 0 {
-                    self.query = None;
+                    self.query.unset();
                 }
             }
             Event::RowsQuery(q) | Event::AnnotateRows(q) => {
-                self.query = Some(q.query_str().into_owned());
+                // One per statement: reuse the buffer, and skip the copy
+                // for sinks that never show it.
+                if sink.wants_query() {
+                    self.query.set_utf8_lossy(q.query);
+                }
             }
             _ => {}
         }
@@ -437,15 +441,15 @@ impl<'c> Processor<'c> {
         self.opened_by_gtid = false;
         self.written = false;
         self.rows_written = 0;
-        self.query = None;
-        self.gtid_text = None;
+        self.query.unset();
+        self.gtid_text.unset();
         self.gtid_ok = self.cfg.gtids.is_none();
     }
 
     /// Give up on a transaction that never ended; keep the tracker.
     fn reset_txn(&mut self, sink: &mut dyn Sink) -> Result<()> {
         sink.abandon_transaction()?;
-        let gtid_text = self.gtid_text.take();
+        let gtid_text = std::mem::take(&mut self.gtid_text);
         let gtid_ok = self.gtid_ok;
         self.clear_txn_state();
         self.gtid_text = gtid_text;
@@ -470,7 +474,10 @@ impl<'c> Processor<'c> {
             (Some(_), None) => false,
             (Some(set), Some(g)) => set.contains(gtid_ref(g)),
         };
-        self.gtid_text = gtid.map(|g| g.to_string());
+        match gtid {
+            Some(g) => self.gtid_text.set_display(&g),
+            None => self.gtid_text.unset(),
+        }
     }
 
     fn table_selected(&mut self, table: &Arc<TableMap>) -> bool {
@@ -486,6 +493,42 @@ impl<'c> Processor<'c> {
         self.table_verdicts
             .insert(table.table_id, (Arc::clone(table), verdict));
         verdict
+    }
+}
+
+/// Optional text whose buffer is kept across values: set once per
+/// transaction or statement, so no allocation per set.
+#[derive(Debug, Default)]
+struct TextSlot {
+    buf: String,
+    is_set: bool,
+}
+
+impl TextSlot {
+    fn get(&self) -> Option<&str> {
+        self.is_set.then_some(self.buf.as_str())
+    }
+
+    fn unset(&mut self) {
+        self.is_set = false;
+    }
+
+    fn set_display(&mut self, value: &impl std::fmt::Display) {
+        use std::fmt::Write;
+        self.buf.clear();
+        // Writing into a String cannot fail.
+        let _ = write!(self.buf, "{value}");
+        self.is_set = true;
+    }
+
+    /// Bytes as text, invalid UTF-8 replaced (as `String::from_utf8_lossy`).
+    fn set_utf8_lossy(&mut self, bytes: &[u8]) {
+        self.buf.clear();
+        match std::str::from_utf8(bytes) {
+            Ok(text) => self.buf.push_str(text),
+            Err(_) => self.buf.push_str(&String::from_utf8_lossy(bytes)),
+        }
+        self.is_set = true;
     }
 }
 

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::{self, Write};
 use std::sync::Arc;
 
-use binlog::events::rows::{RowChange, RowsKind};
+use binlog::events::rows::{RowBuffers, RowsKind};
 use binlog::events::{RowsEvent, TableMap};
 use binlog::txn::{TxnEnd, XaId};
 
@@ -122,13 +122,18 @@ impl TopN {
         }
     }
     pub fn offer(&mut self, key: u64, item: &TxnSummary) {
-        if self.items.len() == self.k && self.items.last().is_some_and(|(min, _)| key <= *min) {
+        if !self.admits(key) {
             return;
         }
         // Insert after every item with key >= this one: stable for ties.
         let at = self.items.partition_point(|(k, _)| *k >= key);
         self.items.insert(at, (key, item.clone()));
         self.items.truncate(self.k);
+    }
+    /// Whether an item with `key` would be kept now.
+    pub fn admits(&self, key: u64) -> bool {
+        self.k > 0
+            && (self.items.len() < self.k || self.items.last().is_some_and(|(min, _)| key > *min))
     }
     pub fn items(&self) -> impl Iterator<Item = &TxnSummary> {
         self.items.iter().map(|(_, t)| t)
@@ -237,19 +242,40 @@ impl Stats {
         self.ddl.push(ddl);
     }
 
+    #[cfg(test)]
     pub fn add_transaction(&mut self, t: &TxnSummary) {
+        self.add_transaction_with(t.rows, t.bytes, t.duration_secs(), || t.clone());
+    }
+
+    /// [`Stats::add_transaction`] for a transaction of `rows`, `bytes` and
+    /// `duration_secs`, building its summary only if a top list keeps it
+    /// (almost never, once the lists are full: one per transaction would
+    /// cost more than the rest of the aggregation).
+    pub fn add_transaction_with(
+        &mut self,
+        rows: u64,
+        bytes: u64,
+        duration_secs: u64,
+        summary: impl FnOnce() -> TxnSummary,
+    ) {
         self.transactions += 1;
-        if t.rows == 0 {
+        if rows == 0 {
             self.transactions_without_rows += 1;
             return;
         }
-        self.rows_in_transactions += t.rows;
-        self.bytes_in_transactions += t.bytes;
-        self.row_buckets[bucket(&ROW_BUCKETS, t.rows)] += 1;
-        self.byte_buckets[bucket(&BYTE_BUCKETS, t.bytes)] += 1;
-        self.largest_by_rows.offer(t.rows, t);
-        self.largest_by_bytes.offer(t.bytes, t);
-        self.longest.offer(t.duration_secs(), t);
+        self.rows_in_transactions += rows;
+        self.bytes_in_transactions += bytes;
+        self.row_buckets[bucket(&ROW_BUCKETS, rows)] += 1;
+        self.byte_buckets[bucket(&BYTE_BUCKETS, bytes)] += 1;
+        if self.largest_by_rows.admits(rows)
+            || self.largest_by_bytes.admits(bytes)
+            || self.longest.admits(duration_secs)
+        {
+            let t = summary();
+            self.largest_by_rows.offer(rows, &t);
+            self.largest_by_bytes.offer(bytes, &t);
+            self.longest.offer(duration_secs, &t);
+        }
     }
 
     pub fn total(&self) -> OpCounts {
@@ -482,6 +508,7 @@ pub struct StatsSink {
     pub stats: Stats,
     /// table id -> (table map it was computed for, slot).
     slots: HashMap<u64, (Arc<TableMap>, usize)>,
+    buffers: RowBuffers,
 }
 
 impl StatsSink {
@@ -489,6 +516,7 @@ impl StatsSink {
         StatsSink {
             stats: Stats::new(),
             slots: HashMap::new(),
+            buffers: RowBuffers::default(),
         }
     }
 
@@ -523,11 +551,17 @@ impl Sink for StatsSink {
     ) -> anyhow::Result<u64> {
         // Decode every value: stats is the honest measure of decoding speed.
         let mut iter = rows.rows(table, ctx.pos);
-        let mut row = RowChange::default();
+        let mut row = self.buffers.take(rows.kind);
         let mut n = 0u64;
-        while iter.next_into(&mut row)? {
-            n += 1;
-        }
+        let decoded = loop {
+            match iter.next_into(&mut row) {
+                Ok(true) => n += 1,
+                Ok(false) => break Ok(()),
+                Err(e) => break Err(e),
+            }
+        };
+        self.buffers.put_back(row);
+        decoded?;
         let op = match rows.kind {
             RowsKind::Write => Op::Insert,
             RowsKind::Update | RowsKind::PartialUpdate => Op::Update,
@@ -568,7 +602,7 @@ impl Sink for StatsSink {
     }
 
     fn ending(&mut self, ctx: &Ctx<'_>, ending: &Ending<'_>) -> io::Result<()> {
-        self.stats.add_transaction(&TxnSummary {
+        let summary = || TxnSummary {
             binlog_file: ctx.file.to_string(),
             start_pos: ending.txn.start_offset,
             end_pos: ctx.pos,
@@ -581,7 +615,10 @@ impl Sink for StatsSink {
             bytes: ending.bytes,
             first_timestamp: ending.txn.start_timestamp,
             commit_timestamp: ctx.timestamp,
-        });
+        };
+        let duration = ctx.timestamp.saturating_sub(ending.txn.start_timestamp) as u64;
+        self.stats
+            .add_transaction_with(ending.rows, ending.bytes, duration, summary);
         Ok(())
     }
 
@@ -591,6 +628,10 @@ impl Sink for StatsSink {
 
     fn finish(&mut self) -> io::Result<()> {
         Ok(())
+    }
+
+    fn wants_query(&self) -> bool {
+        false
     }
 }
 

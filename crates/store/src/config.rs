@@ -47,8 +47,13 @@ pub struct SqliteConfig {
     pub data_dir: PathBuf,
     /// File name inside `data_dir`.
     pub file_name: String,
-    /// Maintain the full-text index (costs ingest throughput).
+    /// Maintain the full-text index (fixed when the file is created).
     pub full_text: bool,
+    /// Index for search after commit instead of inside each batch: ingest
+    /// commits faster, and [`crate::Store::maintain`] (called between
+    /// batches or when idle) indexes the backlog; search sees changes once
+    /// indexed. Can be switched at any open.
+    pub defer_full_text: bool,
     pub tokenizer: FtsTokenizer,
     /// `synchronous=FULL` (fsync at every commit) instead of `NORMAL`.
     /// NORMAL in WAL mode loses no committed batch on a process crash
@@ -65,6 +70,7 @@ impl SqliteConfig {
             data_dir: data_dir.into(),
             file_name: Self::DEFAULT_FILE_NAME.to_string(),
             full_text: true,
+            defer_full_text: false,
             tokenizer: FtsTokenizer::Unicode61,
             fsync_every_commit: false,
         }
@@ -79,7 +85,12 @@ impl SqliteConfig {
             issues.push(issue(path, "data_dir", "a directory path"));
         }
         let name = &self.file_name;
-        if name.is_empty() || name.contains('/') || name.contains('\\') || name == "." || name == ".." {
+        if name.is_empty()
+            || name.contains('/')
+            || name.contains('\\')
+            || name == "."
+            || name == ".."
+        {
             issues.push(issue(path, "file_name", "a plain file name (no directory)"));
         }
     }
@@ -114,7 +125,12 @@ impl std::fmt::Debug for MysqlConfig {
 }
 
 impl MysqlConfig {
-    pub fn new(host: impl Into<String>, port: u16, user: impl Into<String>, database: impl Into<String>) -> Self {
+    pub fn new(
+        host: impl Into<String>,
+        port: u16,
+        user: impl Into<String>,
+        database: impl Into<String>,
+    ) -> Self {
         MysqlConfig {
             host: host.into(),
             port,
@@ -216,7 +232,9 @@ impl StorageConfig {
                 expected: "at least 1 day (omit it to keep everything)".into(),
             });
         }
-        let all: Vec<&StoreConfig> = std::iter::once(&self.primary).chain(&self.backups).collect();
+        let all: Vec<&StoreConfig> = std::iter::once(&self.primary)
+            .chain(&self.backups)
+            .collect();
         for (i, a) in all.iter().enumerate() {
             for b in all.iter().skip(i + 1) {
                 if same_target(a, b) {

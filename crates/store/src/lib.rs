@@ -74,6 +74,14 @@ pub trait Store: Send {
 
     /// The newest schema document saved at or before `at`.
     fn schema_at(&mut self, at: &SchemaPosition) -> Result<Option<SchemaSnapshot>>;
+
+    /// Background work between batches or when idle, at most `budget`
+    /// rows of it (today: the SQLite store's deferred search backlog).
+    /// Returns how much was done; 0 when there is nothing to do.
+    fn maintain(&mut self, budget: usize) -> Result<usize> {
+        let _ = budget;
+        Ok(0)
+    }
 }
 
 /// The read and maintenance side of a store; cheap to share between threads.
@@ -113,7 +121,8 @@ pub trait QueryStore: Send + Sync {
     fn alerts(&self, query: &AlertQuery) -> Result<Page<StoredAlert>>;
 
     /// The row as it was at `at` (inclusive), rebuilt from its history.
-    fn row_as_of(&self, database: &str, table: &str, primary_key: &str, at: u32) -> Result<RowAsOf>;
+    fn row_as_of(&self, database: &str, table: &str, primary_key: &str, at: u32)
+        -> Result<RowAsOf>;
 
     /// The last committed checkpoint (as the writer sees it after commit).
     fn checkpoint(&self) -> Result<Option<Checkpoint>>;

@@ -45,8 +45,16 @@ impl MultiStore {
                 ..StoreStatus::default()
             })
             .collect();
-        let name = stores.iter().map(|s| s.name()).collect::<Vec<_>>().join(" + ");
-        MultiStore { stores, status, name }
+        let name = stores
+            .iter()
+            .map(|s| s.name())
+            .collect::<Vec<_>>()
+            .join(" + ");
+        MultiStore {
+            stores,
+            status,
+            name,
+        }
     }
 
     pub fn status(&self) -> &[StoreStatus] {
@@ -107,7 +115,12 @@ impl Store for MultiStore {
     /// Writes to all stores in parallel. Returns the primary's outcome; if
     /// any store failed, the first failure (the others may have committed —
     /// retrying the batch is safe, they skip what they hold).
-    fn write_batch(&mut self, records: &[ChangeRecord], alerts: &[Alert], checkpoint: &Checkpoint) -> Result<WriteOutcome> {
+    fn write_batch(
+        &mut self,
+        records: &[ChangeRecord],
+        alerts: &[Alert],
+        checkpoint: &Checkpoint,
+    ) -> Result<WriteOutcome> {
         let results: Vec<(Result<WriteOutcome>, Duration)> = if self.stores.len() == 1 {
             let start = Instant::now();
             let r = self.stores[0].write_batch(records, alerts, checkpoint);
@@ -171,9 +184,18 @@ impl Store for MultiStore {
 
     fn save_schema(&mut self, at: &SchemaPosition, document: &str) -> Result<()> {
         for s in &mut self.stores {
-            s.save_schema(at, document).map_err(|e| in_store(s.name(), e))?;
+            s.save_schema(at, document)
+                .map_err(|e| in_store(s.name(), e))?;
         }
         Ok(())
+    }
+
+    fn maintain(&mut self, budget: usize) -> Result<usize> {
+        let mut done = 0;
+        for s in &mut self.stores {
+            done += s.maintain(budget).map_err(|e| in_store(s.name(), e))?;
+        }
+        Ok(done)
     }
 
     /// From the primary.

@@ -30,6 +30,28 @@ pub struct Alert {
     pub details: Json,
 }
 
+impl Alert {
+    /// The stored form of a rule alert from the pipeline (kind `rule`,
+    /// keyed by its change so a re-written batch does not repeat it).
+    pub fn from_rule(a: &pipeline::rules::Alert) -> Alert {
+        Alert {
+            kind: "rule".into(),
+            name: a.rule.clone(),
+            priority: a.priority.as_str().into(),
+            timestamp: a.timestamp,
+            database: Some(a.database.clone()),
+            table: Some(a.table.clone()),
+            change: crate::util::parse_change_key(&a.change_id),
+            message: a.message.clone(),
+            details: serde_json::json!({
+                "operation": a.operation.as_str(),
+                "primary_key": a.primary_key,
+                "channels": a.channels,
+            }),
+        }
+    }
+}
+
 /// An alert as stored, with its store-local id.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StoredAlert {
@@ -96,9 +118,7 @@ impl TimeRange {
     /// The minute buckets that can hold changes of the range, `[first, last)`.
     pub(crate) fn minutes(&self) -> (i64, i64) {
         let first = self.start.map_or(0, |s| i64::from(s) / 60);
-        let last = self
-            .end
-            .map_or(i64::MAX, |e| (i64::from(e) + 59) / 60);
+        let last = self.end.map_or(i64::MAX, |e| (i64::from(e) + 59) / 60);
         (first, last)
     }
 }
@@ -374,6 +394,8 @@ pub struct StoreHealth {
     pub changes: Option<u64>,
     /// Size on disk (SQLite file plus WAL).
     pub size_bytes: Option<u64>,
+    /// Changes not yet in the search index (deferred indexing).
+    pub search_backlog: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

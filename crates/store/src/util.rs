@@ -30,10 +30,7 @@ pub(crate) fn op_from_code(code: i64) -> Result<Operation> {
 pub(crate) fn check_limit(limit: u32) -> Result<u32> {
     match limit {
         0 => Err(StoreError::invalid("limit", "must be at least 1")),
-        n if n > MAX_LIMIT => Err(StoreError::invalid(
-            "limit",
-            format!("at most {MAX_LIMIT}"),
-        )),
+        n if n > MAX_LIMIT => Err(StoreError::invalid("limit", format!("at most {MAX_LIMIT}"))),
         n => Ok(n),
     }
 }
@@ -54,8 +51,21 @@ pub(crate) fn check_range(range: &TimeRange) -> Result<()> {
 /// dates and times (searched by time range instead), and values already
 /// taken from the other image.
 pub fn search_text(record: &pipeline::record::ChangeRecord) -> String {
+    search_text_of(
+        record.old_data.as_ref(),
+        record.new_data.as_ref(),
+        &record.primary_key,
+    )
+}
+
+/// [`search_text`] from the parts as stored.
+pub(crate) fn search_text_of(
+    old_data: Option<&Map<String, Json>>,
+    new_data: Option<&Map<String, Json>>,
+    primary_key: &Map<String, Json>,
+) -> String {
     let mut out = String::new();
-    match (&record.old_data, &record.new_data) {
+    match (old_data, new_data) {
         (Some(old), Some(new)) => {
             new.values().for_each(|v| push_scalars(v, &mut out));
             for (k, v) in old {
@@ -64,8 +74,10 @@ pub fn search_text(record: &pipeline::record::ChangeRecord) -> String {
                 }
             }
         }
-        (Some(image), None) | (None, Some(image)) => image.values().for_each(|v| push_scalars(v, &mut out)),
-        (None, None) => record.primary_key.values().for_each(|v| push_scalars(v, &mut out)),
+        (Some(image), None) | (None, Some(image)) => {
+            image.values().for_each(|v| push_scalars(v, &mut out))
+        }
+        (None, None) => primary_key.values().for_each(|v| push_scalars(v, &mut out)),
     }
     out
 }
@@ -99,15 +111,29 @@ fn looks_temporal(s: &str) -> bool {
             Some(p) => (&b[..p], Some(&b[p + 1..])),
             None => (b, None),
         };
-        whole.len() == 5 && digits(&whole[..2]) && whole[2] == b':' && digits(&whole[3..]) && frac.is_none_or(digits)
+        whole.len() == 5
+            && digits(&whole[..2])
+            && whole[2] == b':'
+            && digits(&whole[3..])
+            && frac.is_none_or(digits)
     }
     let b = s.as_bytes();
-    if b.len() >= 10 && digits(&b[..4]) && b[4] == b'-' && digits(&b[5..7]) && b[7] == b'-' && digits(&b[8..10]) {
+    if b.len() >= 10
+        && digits(&b[..4])
+        && b[4] == b'-'
+        && digits(&b[5..7])
+        && b[7] == b'-'
+        && digits(&b[8..10])
+    {
         if b.len() == 10 {
             return true;
         }
         let clock = b[11..].strip_suffix(b"Z").unwrap_or(&b[11..]);
-        return (b[10] == b' ' || b[10] == b'T') && clock.len() >= 8 && digits(&clock[..2]) && clock[2] == b':' && minutes_seconds(&clock[3..]);
+        return (b[10] == b' ' || b[10] == b'T')
+            && clock.len() >= 8
+            && digits(&clock[..2])
+            && clock[2] == b':'
+            && minutes_seconds(&clock[3..]);
     }
     let t = b.strip_prefix(b"-").unwrap_or(b);
     match t.iter().position(|c| *c == b':') {
@@ -123,25 +149,59 @@ fn push_word(out: &mut String, word: &str) {
     out.push_str(word);
 }
 
-/// Turns user words into an FTS5 query: each word a quoted string (so no
-/// operator or syntax error can come from the input), `*` kept as prefix.
-pub(crate) fn fts5_query(text: &str) -> Result<String> {
+/// An FTS5 search: the MATCH expression and the words that span several
+/// tokens, which the index (detail=none, no positions) cannot check as
+/// phrases — candidates must contain them (lower-cased) in their search text.
+pub(crate) struct FtsPlan {
+    pub expression: String,
+    pub phrases: Vec<String>,
+}
+
+impl FtsPlan {
+    pub fn accepts(&self, record: &pipeline::record::ChangeRecord) -> bool {
+        if self.phrases.is_empty() {
+            return true;
+        }
+        let text = search_text(record).to_lowercase();
+        self.phrases.iter().all(|p| text.contains(p.as_str()))
+    }
+}
+
+/// Turns user words into an FTS5 query: every token of every word required
+/// (tokens split like unicode61: runs of letters and digits), each quoted so
+/// no operator or syntax error can come from the input; a trailing `*`
+/// makes the word's last token a prefix.
+pub(crate) fn fts5_plan(text: &str) -> Result<FtsPlan> {
     let mut parts = Vec::new();
+    let mut phrases = Vec::new();
     for word in text.split_whitespace() {
         let (body, prefix) = match word.strip_suffix('*') {
             Some(b) => (b, true),
             None => (word, false),
         };
-        if body.is_empty() {
-            continue;
+        let tokens: Vec<&str> = body
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|t| !t.is_empty())
+            .collect();
+        for (i, tok) in tokens.iter().enumerate() {
+            let star = if prefix && i + 1 == tokens.len() {
+                "*"
+            } else {
+                ""
+            };
+            parts.push(format!("\"{tok}\"{star}"));
         }
-        let quoted = format!("\"{}\"", body.replace('"', "\"\""));
-        parts.push(if prefix { format!("{quoted}*") } else { quoted });
+        if tokens.len() > 1 {
+            phrases.push(body.to_lowercase());
+        }
     }
     if parts.is_empty() {
         return Err(StoreError::invalid("q", "no words to search for"));
     }
-    Ok(parts.join(" AND "))
+    Ok(FtsPlan {
+        expression: parts.join(" AND "),
+        phrases,
+    })
 }
 
 /// The same for MySQL's FULLTEXT in boolean mode: every word required.
@@ -222,7 +282,10 @@ pub fn rebuild_row(history: Vec<StoredChange>, at: u32) -> RowAsOf {
         match rec.operation {
             Operation::Insert => row = rec.new_data.clone(),
             Operation::Update => {
-                let mut base = row.take().or_else(|| rec.old_data.clone()).unwrap_or_default();
+                let mut base = row
+                    .take()
+                    .or_else(|| rec.old_data.clone())
+                    .unwrap_or_default();
                 if let Some(new) = &rec.new_data {
                     for (k, v) in new {
                         base.insert(k.clone(), v.clone());
@@ -262,7 +325,9 @@ impl RollupDelta {
 }
 
 /// Builds [`TableStats`] from rollup rows `(minute, op code, count)`.
-pub(crate) fn stats_from_rollups(rows: impl IntoIterator<Item = (i64, i64, i64)>) -> Result<TableStats> {
+pub(crate) fn stats_from_rollups(
+    rows: impl IntoIterator<Item = (i64, i64, i64)>,
+) -> Result<TableStats> {
     let mut ops = OpCounts::default();
     let mut hourly = [0u64; 24];
     let mut daily: std::collections::BTreeMap<i64, OpCounts> = Default::default();
@@ -342,7 +407,10 @@ pub(crate) fn alert_change_key(alert: &Alert) -> Option<String> {
 }
 
 /// Of the saved schema positions, the newest at or before `at`.
-pub(crate) fn newest_at_or_before(keys: Vec<(String, i64)>, at: &SchemaPosition) -> Option<(String, i64)> {
+pub(crate) fn newest_at_or_before(
+    keys: Vec<(String, i64)>,
+    at: &SchemaPosition,
+) -> Option<(String, i64)> {
     let target = Checkpoint {
         binlog_file: at.binlog_file.clone(),
         binlog_pos: at.binlog_pos,
@@ -355,7 +423,8 @@ pub(crate) fn newest_at_or_before(keys: Vec<(String, i64)>, at: &SchemaPosition)
                 binlog_pos: u64::try_from(pos).ok()?,
                 gtid_set: None,
             };
-            (compare_checkpoints(&cp, &target) != std::cmp::Ordering::Greater).then_some((cp, file, pos))
+            (compare_checkpoints(&cp, &target) != std::cmp::Ordering::Greater)
+                .then_some((cp, file, pos))
         })
         .max_by(|a, b| compare_checkpoints(&a.0, &b.0))
         .map(|(_, f, p)| (f, p))
@@ -379,6 +448,29 @@ mod tests {
     use super::*;
 
     #[test]
+    fn rule_alerts_from_the_pipeline_keep_their_change_key() {
+        let a = pipeline::rules::Alert {
+            rule: "user_deletion".into(),
+            priority: pipeline::rules::Priority::High,
+            database: "ecommerce".into(),
+            table: "users".into(),
+            change_id: "mysql-bin.000003:1234:2".into(),
+            operation: Operation::Delete,
+            timestamp: 7,
+            primary_key: Map::new(),
+            channels: vec!["email".into()],
+            message: "m".into(),
+        };
+        let stored = Alert::from_rule(&a);
+        assert_eq!(stored.change.unwrap().id(), "mysql-bin.000003:1234:2");
+        assert_eq!(
+            (stored.kind.as_str(), stored.priority.as_str()),
+            ("rule", "high")
+        );
+        assert_eq!(stored.details["channels"][0], "email");
+    }
+
+    #[test]
     fn civil_dates_match_known_days() {
         assert_eq!(civil_date(0), "1970-01-01");
         assert_eq!(civil_date(19_737), "2024-01-15");
@@ -387,10 +479,26 @@ mod tests {
 
     #[test]
     fn temporal_values_are_recognised() {
-        for t in ["2024-01-15", "2024-01-15 10:30:00", "2015-01-15T23:24:25.123456Z", "0000-00-00 00:00:00", "23:24:25", "-838:59:59.50", "100:00:00"] {
+        for t in [
+            "2024-01-15",
+            "2024-01-15 10:30:00",
+            "2015-01-15T23:24:25.123456Z",
+            "0000-00-00 00:00:00",
+            "23:24:25",
+            "-838:59:59.50",
+            "100:00:00",
+        ] {
             assert!(looks_temporal(t), "{t}");
         }
-        for t in ["alice", "2024-01-15x", "12:30", "1:2:3", "10.5", "2024-01-15 10:30", "a2024-01-15"] {
+        for t in [
+            "alice",
+            "2024-01-15x",
+            "12:30",
+            "1:2:3",
+            "10.5",
+            "2024-01-15 10:30",
+            "a2024-01-15",
+        ] {
             assert!(!looks_temporal(t), "{t}");
         }
     }
@@ -403,14 +511,22 @@ mod tests {
             _ => Map::new(),
         };
         let rec = pipeline::record::ChangeRecord {
-            key: pipeline::record::ChangeKey { binlog_file: "f.1".into(), event_pos: 4, row_index: 0 },
+            key: pipeline::record::ChangeKey {
+                binlog_file: "f.1".into(),
+                event_pos: 4,
+                row_index: 0,
+            },
             timestamp: 0,
             operation: Operation::Update,
             database: "d".into(),
             table: "t".into(),
             primary_key: map(json!({"id": 1})),
-            old_data: Some(map(json!({"id": 1, "s": "old", "at": "2024-01-15 10:30:00", "b": {"base64": "AA=="}}))),
-            new_data: Some(map(json!({"id": 1, "s": "new", "at": "2024-01-16 10:30:00", "b": {"base64": "AA=="}}))),
+            old_data: Some(map(
+                json!({"id": 1, "s": "old", "at": "2024-01-15 10:30:00", "b": {"base64": "AA=="}}),
+            )),
+            new_data: Some(map(
+                json!({"id": 1, "s": "new", "at": "2024-01-16 10:30:00", "b": {"base64": "AA=="}}),
+            )),
             changes: Map::new(),
             gtid: None,
             xid: None,
@@ -422,9 +538,13 @@ mod tests {
 
     #[test]
     fn fts5_query_quotes_every_word() {
-        assert_eq!(fts5_query("alice ex*").unwrap(), "\"alice\" AND \"ex\"*");
-        assert_eq!(fts5_query("a\"b").unwrap(), "\"a\"\"b\"");
-        assert!(fts5_query("  * ").is_err());
+        let p = fts5_plan("alice ex*").unwrap();
+        assert_eq!(p.expression, "\"alice\" AND \"ex\"*");
+        assert!(p.phrases.is_empty());
+        let p = fts5_plan("a\"b 15000.00").unwrap();
+        assert_eq!(p.expression, "\"a\" AND \"b\" AND \"15000\" AND \"00\"");
+        assert_eq!(p.phrases, ["a\"b", "15000.00"]);
+        assert!(fts5_plan("  * \"").is_err());
     }
 
     #[test]
@@ -438,6 +558,9 @@ mod tests {
             compare_checkpoints(&c("b.999999", 900), &c("b.1000000", 4)),
             Ordering::Less
         );
-        assert_eq!(compare_checkpoints(&c("b.000002", 4), &c("b.000002", 9)), Ordering::Less);
+        assert_eq!(
+            compare_checkpoints(&c("b.000002", 4), &c("b.000002", 9)),
+            Ordering::Less
+        );
     }
 }

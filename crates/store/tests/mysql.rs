@@ -27,7 +27,11 @@ fn server() -> Option<&'static MariaDb> {
 /// A fresh storage database per test.
 fn fresh_config(db: &MariaDb) -> MysqlConfig {
     static N: AtomicU32 = AtomicU32::new(0);
-    let name = format!("binlog_analysis_{}_{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst));
+    let name = format!(
+        "binlog_analysis_{}_{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    );
     let mut cfg = MysqlConfig::new("127.0.0.1", db.port(), USER, name);
     cfg.password = Some(PASSWORD.into());
     drop_db(&cfg).unwrap();
@@ -82,11 +86,16 @@ fn rewriting_a_batch_stores_nothing_twice() {
     let fx = Fixture::new();
     fx.write_all(&mut w);
     let again = w.write_batch(&fx.batch1, &fx.alerts1, &fx.cp1).unwrap();
-    assert_eq!((again.inserted, again.skipped, again.alerts_inserted), (0, 6, 0));
+    assert_eq!(
+        (again.inserted, again.skipped, again.alerts_inserted),
+        (0, 6, 0)
+    );
     // A key repeated inside one batch is stored once.
     let mut r6 = fx.batch2[0].clone();
     r6.key.event_pos = 400;
-    let o = w.write_batch(&[fx.batch2[0].clone(), r6.clone(), r6], &[], &fx.cp2).unwrap();
+    let o = w
+        .write_batch(&[fx.batch2[0].clone(), r6.clone(), r6], &[], &fx.cp2)
+        .unwrap();
     assert_eq!((o.inserted, o.skipped), (1, 2));
     assert_eq!(count(db, &cfg, "SELECT COUNT(*) FROM changes"), 8);
     assert_eq!(count(db, &cfg, "SELECT COUNT(*) FROM alerts"), 2);
@@ -119,8 +128,8 @@ fn a_failing_record_rolls_back_the_batch_and_its_checkpoint() {
     assert_eq!(count(db, &cfg, "SELECT SUM(n) FROM rollups"), 6);
     // A trigger rejecting one row of the multi-row INSERT.
     db.exec(&format!(
-        "USE `{}`; CREATE TRIGGER poison BEFORE INSERT ON changes FOR EACH ROW
-         IF NEW.event_pos = 130 THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'poisoned row'; END IF",
+        "USE `{}`;\nDELIMITER //\nCREATE TRIGGER poison BEFORE INSERT ON changes FOR EACH ROW
+         IF NEW.event_pos = 130 THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'poisoned row'; END IF//\nDELIMITER ",
         cfg.database
     ))
     .unwrap();
@@ -132,7 +141,8 @@ fn a_failing_record_rolls_back_the_batch_and_its_checkpoint() {
     assert!(err.to_string().contains("poisoned row"), "{err}");
     assert_eq!(w.checkpoint().unwrap(), Some(fx.cp1.clone()));
     assert_eq!(count(db, &cfg, "SELECT COUNT(*) FROM changes"), 6);
-    db.exec(&format!("USE `{}`; DROP TRIGGER poison", cfg.database)).unwrap();
+    db.exec(&format!("USE `{}`; DROP TRIGGER poison", cfg.database))
+        .unwrap();
     assert_eq!(w.write_batch(&fx.batch2, &[], &fx.cp2).unwrap().inserted, 1);
     check_queries(&MysqlQueries::open(&cfg).unwrap(), &fx);
 }
@@ -162,9 +172,12 @@ fn schema_documents_are_found_by_position() {
         binlog_file: f.into(),
         binlog_pos: p,
     };
-    w.save_schema(&at("mysql-bin.000001", 4), "{\"v\":1}").unwrap();
-    w.save_schema(&at("mysql-bin.999999", 4), "{\"v\":2}").unwrap();
-    w.save_schema(&at("mysql-bin.1000000", 500), "{\"v\":3}").unwrap();
+    w.save_schema(&at("mysql-bin.000001", 4), "{\"v\":1}")
+        .unwrap();
+    w.save_schema(&at("mysql-bin.999999", 4), "{\"v\":2}")
+        .unwrap();
+    w.save_schema(&at("mysql-bin.1000000", 500), "{\"v\":3}")
+        .unwrap();
     let mut doc = |f, p| w.schema_at(&at(f, p)).unwrap().map(|s| s.document);
     assert_eq!(doc("mysql-bin.000001", 3), None);
     assert_eq!(doc("mysql-bin.000500", 9).as_deref(), Some("{\"v\":1}"));
@@ -190,7 +203,10 @@ fn sqlite_primary_with_mysql_backup_converge() {
         multi.write_batch(&fx.batch1, &fx.alerts1, &fx.cp1).unwrap();
     }
     // The backup alone got batch 2 before a crash.
-    MysqlStore::open(&cfg).unwrap().write_batch(&fx.batch2, &[], &fx.cp2).unwrap();
+    MysqlStore::open(&cfg)
+        .unwrap()
+        .write_batch(&fx.batch2, &[], &fx.cp2)
+        .unwrap();
     let mut multi = storage.open().unwrap();
     assert_eq!(multi.resume_checkpoint().unwrap(), Some(fx.cp1.clone()));
     let o = multi.write_batch(&fx.batch2, &[], &fx.cp2).unwrap();

@@ -39,7 +39,10 @@ fn rewriting_a_batch_stores_nothing_twice() {
     let fx = Fixture::new();
     fx.write_all(&mut w);
     let again = w.write_batch(&fx.batch1, &fx.alerts1, &fx.cp1).unwrap();
-    assert_eq!((again.inserted, again.skipped, again.alerts_inserted), (0, 6, 0));
+    assert_eq!(
+        (again.inserted, again.skipped, again.alerts_inserted),
+        (0, 6, 0)
+    );
     // A batch overlapping old and new records stores only the new.
     let mut mixed = fx.batch2.clone();
     let mut r6 = fx.batch2[0].clone();
@@ -50,7 +53,12 @@ fn rewriting_a_batch_stores_nothing_twice() {
     assert_eq!(count(&cfg, "SELECT count(*) FROM changes"), 8);
     assert_eq!(count(&cfg, "SELECT count(*) FROM alerts"), 2);
     // Rollups counted only what was inserted.
-    assert_eq!(q.table_stats("ecommerce", "users", TimeRange::all()).unwrap().total_changes, 6);
+    assert_eq!(
+        q.table_stats("ecommerce", "users", TimeRange::all())
+            .unwrap()
+            .total_changes,
+        6
+    );
     assert_eq!(q.health().changes, Some(8));
     // After reopening (new writer, fresh caches) still idempotent.
     drop(w);
@@ -76,8 +84,19 @@ fn a_failing_record_rolls_back_the_batch_and_its_checkpoint() {
     assert!(err.to_string().contains("CHECK"), "{err}");
     assert_eq!(w.checkpoint().unwrap(), Some(fx.cp1.clone()));
     assert_eq!(count(&cfg, "SELECT count(*) FROM changes"), 6);
-    assert_eq!(count(&cfg, "SELECT count(*) FROM changes_fts WHERE changes_fts MATCH 'bobby'"), 1);
-    assert_eq!(q.table_stats("ecommerce", "users", TimeRange::all()).unwrap().total_changes, 4);
+    assert_eq!(
+        count(
+            &cfg,
+            "SELECT count(*) FROM changes_fts WHERE changes_fts MATCH 'bobby'"
+        ),
+        1
+    );
+    assert_eq!(
+        q.table_stats("ecommerce", "users", TimeRange::all())
+            .unwrap()
+            .total_changes,
+        4
+    );
     // A trigger that aborts mid-batch (a constraint of the engine itself).
     let c = rusqlite::Connection::open(cfg.path()).unwrap();
     c.execute_batch(
@@ -142,19 +161,38 @@ fn schema_documents_are_found_by_position() {
         binlog_file: f.into(),
         binlog_pos: p,
     };
-    w.save_schema(&at("mysql-bin.000001", 4), "{\"v\":1}").unwrap();
-    w.save_schema(&at("mysql-bin.999999", 4), "{\"v\":2}").unwrap();
-    w.save_schema(&at("mysql-bin.1000000", 500), "{\"v\":3}").unwrap();
+    w.save_schema(&at("mysql-bin.000001", 4), "{\"v\":1}")
+        .unwrap();
+    w.save_schema(&at("mysql-bin.999999", 4), "{\"v\":2}")
+        .unwrap();
+    w.save_schema(&at("mysql-bin.1000000", 500), "{\"v\":3}")
+        .unwrap();
     let doc = |w: &mut SqliteStore, f, p| w.schema_at(&at(f, p)).unwrap().map(|s| s.document);
     assert_eq!(doc(&mut w, "mysql-bin.000001", 3), None);
-    assert_eq!(doc(&mut w, "mysql-bin.000001", 4).as_deref(), Some("{\"v\":1}"));
-    assert_eq!(doc(&mut w, "mysql-bin.000500", 9).as_deref(), Some("{\"v\":1}"));
+    assert_eq!(
+        doc(&mut w, "mysql-bin.000001", 4).as_deref(),
+        Some("{\"v\":1}")
+    );
+    assert_eq!(
+        doc(&mut w, "mysql-bin.000500", 9).as_deref(),
+        Some("{\"v\":1}")
+    );
     // Numeric file order: .1000000 comes after .999999.
-    assert_eq!(doc(&mut w, "mysql-bin.1000000", 4).as_deref(), Some("{\"v\":2}"));
-    assert_eq!(doc(&mut w, "mysql-bin.1000000", 500).as_deref(), Some("{\"v\":3}"));
+    assert_eq!(
+        doc(&mut w, "mysql-bin.1000000", 4).as_deref(),
+        Some("{\"v\":2}")
+    );
+    assert_eq!(
+        doc(&mut w, "mysql-bin.1000000", 500).as_deref(),
+        Some("{\"v\":3}")
+    );
     // Saving at the same position replaces.
-    w.save_schema(&at("mysql-bin.000001", 4), "{\"v\":4}").unwrap();
-    assert_eq!(doc(&mut w, "mysql-bin.000002", 1).as_deref(), Some("{\"v\":4}"));
+    w.save_schema(&at("mysql-bin.000001", 4), "{\"v\":4}")
+        .unwrap();
+    assert_eq!(
+        doc(&mut w, "mysql-bin.000002", 1).as_deref(),
+        Some("{\"v\":4}")
+    );
 }
 
 #[test]
@@ -162,9 +200,29 @@ fn minimal_row_images_add_up_in_as_of() {
     let dir = tempfile::tempdir().unwrap();
     let (mut w, q, _) = open(&dir);
     let f = "mysql-bin.000003";
-    let ins = rec(f, 10, 0, T0, Operation::Insert, "users", json!({"id": 5}), None, Some(json!({"id": 5, "a": 1, "b": "x"})));
+    let ins = rec(
+        f,
+        10,
+        0,
+        T0,
+        Operation::Insert,
+        "users",
+        json!({"id": 5}),
+        None,
+        Some(json!({"id": 5, "a": 1, "b": "x"})),
+    );
     // Minimal images: only the key before, only the changed column after.
-    let upd = rec(f, 20, 0, T0 + 10, Operation::Update, "users", json!({"id": 5}), Some(json!({"id": 5})), Some(json!({"b": "y"})));
+    let upd = rec(
+        f,
+        20,
+        0,
+        T0 + 10,
+        Operation::Update,
+        "users",
+        json!({"id": 5}),
+        Some(json!({"id": 5})),
+        Some(json!({"b": "y"})),
+    );
     w.write_batch(&[ins, upd], &[], &cp(f, 30)).unwrap();
     let row = q.row_as_of("ecommerce", "users", "5", T0 + 10).unwrap();
     assert_eq!(row.row.unwrap(), obj(json!({"id": 5, "a": 1, "b": "y"})));
@@ -175,9 +233,21 @@ fn composite_keys_use_the_documented_text() {
     let dir = tempfile::tempdir().unwrap();
     let (mut w, q, _) = open(&dir);
     let f = "mysql-bin.000003";
-    let r = rec(f, 10, 0, T0, Operation::Insert, "order_items", json!({"order_id": 7, "sku": "a,b"}), None, Some(json!({"order_id": 7, "sku": "a,b", "qty": 2})));
+    let r = rec(
+        f,
+        10,
+        0,
+        T0,
+        Operation::Insert,
+        "order_items",
+        json!({"order_id": 7, "sku": "a,b"}),
+        None,
+        Some(json!({"order_id": 7, "sku": "a,b", "qty": 2})),
+    );
     w.write_batch(&[r], &[], &cp(f, 30)).unwrap();
-    let h = q.row_history(&RowHistoryQuery::new("ecommerce", "order_items", "7,a\\,b")).unwrap();
+    let h = q
+        .row_history(&RowHistoryQuery::new("ecommerce", "order_items", "7,a\\,b"))
+        .unwrap();
     assert_eq!(h.items.len(), 1);
 }
 
@@ -209,7 +279,10 @@ fn multistore_resumes_from_the_oldest_checkpoint_and_each_store_skips_what_it_ha
     // Replaying from cp1: the primary skips, the backup stores.
     let o = multi.write_batch(&fx.batch2, &[], &fx.cp2).unwrap();
     assert_eq!((o.inserted, o.skipped), (0, 1));
-    assert_eq!((multi.status()[0].skipped, multi.status()[1].inserted), (1, 1));
+    assert_eq!(
+        (multi.status()[0].skipped, multi.status()[1].inserted),
+        (1, 1)
+    );
     assert_eq!(multi.resume_checkpoint().unwrap(), Some(fx.cp2.clone()));
     for cfg in [&a, &b] {
         let q = SqliteQueries::open(cfg).unwrap();
@@ -237,8 +310,16 @@ fn store_without_full_text_refuses_search_but_answers_the_rest() {
             limit: 5,
         })
         .unwrap_err();
-    assert!(matches!(err, StoreError::InvalidArgument { param: "q", .. }));
-    assert_eq!(q.table_stats("ecommerce", "users", TimeRange::all()).unwrap().total_changes, 5);
+    assert!(matches!(
+        err,
+        StoreError::InvalidArgument { param: "q", .. }
+    ));
+    assert_eq!(
+        q.table_stats("ecommerce", "users", TimeRange::all())
+            .unwrap()
+            .total_changes,
+        5
+    );
     assert_eq!(q.purge_older_than(T0 + DAY, 100).unwrap().changes, 6);
 }
 
@@ -247,4 +328,74 @@ fn queries_on_a_missing_file_fail_cleanly() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = SqliteConfig::new(dir.path().join("nothing-here"));
     assert!(SqliteQueries::open(&cfg).is_err());
+}
+
+#[test]
+fn deferred_search_indexing_catches_up_between_batches() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = SqliteConfig {
+        defer_full_text: true,
+        ..SqliteConfig::new(dir.path())
+    };
+    let mut w = SqliteStore::open(&cfg).unwrap();
+    let q = SqliteQueries::open(&cfg).unwrap();
+    let fx = Fixture::new();
+    fx.write_all(&mut w);
+    let alice = SearchQuery {
+        text: "alice".into(),
+        table: None,
+        cursor: None,
+        limit: 10,
+    };
+    assert!(
+        q.search(&alice).unwrap().items.is_empty(),
+        "not indexed yet"
+    );
+    assert_eq!(q.health().search_backlog, Some(7));
+    assert_eq!(w.maintain(3).unwrap(), 3);
+    assert_eq!(q.health().search_backlog, Some(4));
+    assert_eq!(w.maintain(100).unwrap(), 4);
+    assert_eq!(w.maintain(100).unwrap(), 0);
+    assert_eq!(q.health().search_backlog, Some(0));
+    check_queries(&q, &fx);
+    // Reopened inline and caught up: new batches are indexed as they commit.
+    drop(w);
+    let mut w = SqliteStore::open(&SqliteConfig {
+        defer_full_text: false,
+        ..cfg.clone()
+    })
+    .unwrap();
+    let mut r6 = fx.batch2[0].clone();
+    r6.key.event_pos = 900;
+    r6.old_data = Some(obj(json!({"id": 2, "username": "carol"})));
+    w.write_batch(&[r6], &[], &fx.cp2).unwrap();
+    assert_eq!(q.health().search_backlog, Some(0));
+    let carol = SearchQuery {
+        text: "carol".into(),
+        ..alice.clone()
+    };
+    assert_eq!(q.search(&carol).unwrap().items.len(), 1);
+}
+
+#[test]
+fn purge_before_deferred_indexing_leaves_a_consistent_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = SqliteConfig {
+        defer_full_text: true,
+        ..SqliteConfig::new(dir.path())
+    };
+    let mut w = SqliteStore::open(&cfg).unwrap();
+    let q = SqliteQueries::open(&cfg).unwrap();
+    let fx = Fixture::new();
+    fx.write_all(&mut w);
+    assert_eq!(w.maintain(2).unwrap(), 2);
+    let report = q.purge_older_than(T0 + DAY, 2).unwrap();
+    assert_eq!(w.maintain(100).unwrap(), 1, "only r5 is left to index");
+    check_after_purge(&q, report);
+    let c = rusqlite::Connection::open(cfg.path()).unwrap();
+    c.execute(
+        "INSERT INTO changes_fts (changes_fts, rank) VALUES ('integrity-check', 0)",
+        [],
+    )
+    .unwrap();
 }

@@ -141,14 +141,73 @@ impl<'a> RowsEvent<'a> {
     /// Decode the rows one at a time. `offset` is the event's position, used
     /// in error messages.
     pub fn rows<'t>(&self, table: &'t TableMap, offset: u64) -> RowIter<'a, 't> {
+        let n = table.columns.len();
         RowIter {
             event: self.clone(),
             table,
             offset,
             r: ByteReader::new(self.data),
             failed: false,
+            present_before: count_bits(self.columns_before, n),
+            present_after: count_bits(self.columns_after, n),
+            has_json: table.columns.iter().any(|c| c.type_code == ct::JSON),
         }
     }
+}
+
+/// Image buffers kept from one rows event to the next, so that decoding a
+/// stream of small events does not allocate two vectors per event.
+#[derive(Debug, Default)]
+pub struct RowBuffers {
+    before: Vec<Option<Value<'static>>>,
+    after: Vec<Option<Value<'static>>>,
+}
+
+impl RowBuffers {
+    /// An empty row change for events of `kind`, ready for
+    /// [`RowIter::next_into`], whose images reuse these buffers.
+    pub fn take<'a>(&mut self, kind: RowsKind) -> RowChange<'a> {
+        RowChange {
+            before: kind
+                .has_before()
+                .then(|| std::mem::take(&mut self.before)),
+            after: kind.has_after().then(|| std::mem::take(&mut self.after)),
+        }
+    }
+
+    /// Keep the buffers of `row` (its values are dropped).
+    pub fn put_back(&mut self, row: RowChange<'_>) {
+        if let Some(before) = row.before {
+            self.before = emptied(before);
+        }
+        if let Some(after) = row.after {
+            self.after = emptied(after);
+        }
+    }
+}
+
+/// The vector's allocation with no values in it, detached from the event
+/// buffer's lifetime (an empty vector holds nothing borrowed; collecting
+/// a vector's own `into_iter` reuses its allocation).
+fn emptied(mut image: Vec<Option<Value<'_>>>) -> Vec<Option<Value<'static>>> {
+    image.clear();
+    image.into_iter().map(|_| None).collect()
+}
+
+/// Set bits among the first `n` of a column bitmap.
+fn count_bits(bits: &[u8], n: usize) -> usize {
+    let full = n / 8;
+    let mut count: usize = bits
+        .iter()
+        .take(full)
+        .map(|b| b.count_ones() as usize)
+        .sum();
+    if n % 8 != 0 {
+        if let Some(last) = bits.get(full) {
+            count += (last & ((1u8 << (n % 8)) - 1)).count_ones() as usize;
+        }
+    }
+    count
 }
 
 /// Iterator over the row changes of one rows event.
@@ -158,6 +217,11 @@ pub struct RowIter<'a, 't> {
     offset: u64,
     r: ByteReader<'a>,
     failed: bool,
+    /// Columns present in each image: the length of its null bitmap.
+    present_before: usize,
+    present_after: usize,
+    /// The table has a JSON column (PARTIAL_UPDATE_ROWS diffs need tracking).
+    has_json: bool,
 }
 
 impl<'a> RowIter<'a, '_> {
@@ -197,9 +261,10 @@ impl<'a> RowIter<'a, '_> {
         }
         let kind = ev.kind;
         let (before_bits, after_bits) = (ev.columns_before, ev.columns_after);
+        let (before_count, after_count) = (self.present_before, self.present_after);
         if kind.has_before() {
             let img = out.before.get_or_insert_with(Vec::new);
-            self.decode_image(before_bits, img, None)?;
+            self.decode_image(before_bits, before_count, img, None)?;
         } else {
             out.before = None;
         }
@@ -210,7 +275,7 @@ impl<'a> RowIter<'a, '_> {
             } else {
                 None
             };
-            let res = self.decode_image(after_bits, &mut img, partial);
+            let res = self.decode_image(after_bits, after_count, &mut img, partial);
             out.after = Some(img);
             res?;
         } else {
@@ -219,18 +284,23 @@ impl<'a> RowIter<'a, '_> {
         Ok(())
     }
 
-    /// Decode one image. `partial_base` is the before image when this is the
-    /// after image of a PARTIAL_UPDATE_ROWS event.
+    /// Decode one image. `present_count` is the number of bits set in
+    /// `present`; `partial_base` is the before image when this is the after
+    /// image of a PARTIAL_UPDATE_ROWS event.
     fn decode_image(
         &mut self,
         present: &[u8],
+        present_count: usize,
         img: &mut Vec<Option<Value<'a>>>,
         partial_base: Option<&[Option<Value<'a>>]>,
     ) -> Result<(), DecodeError> {
         let table = self.table;
         let n = table.columns.len();
-        img.clear();
-        img.resize(n, None);
+        // Every slot is assigned below: only the length needs setting.
+        if img.len() != n {
+            img.clear();
+            img.resize(n, None);
+        }
 
         // Which JSON columns (by ordinal among the table's JSON columns) hold diffs.
         let mut partial_bits: &[u8] = &[];
@@ -249,7 +319,6 @@ impl<'a> RowIter<'a, '_> {
             }
         }
 
-        let present_count = (0..n).filter(|&i| bit(present, i)).count();
         // Pre-GA events carry the storage engine's record null bytes, whose
         // bit 0 is reserved (the MyISAM "deleted" mark): column k is bit k+1.
         let null_shift = usize::from(self.event.version == 0);
@@ -257,70 +326,45 @@ impl<'a> RowIter<'a, '_> {
             .r
             .take((present_count + null_shift).div_ceil(8))
             .map_err(|e| self.body_error(None, e))?;
-        let mut nth_present = 0;
+        let mut nth_null_bit = null_shift;
         let mut nth_json = 0;
-        for (i, col) in table.columns.iter().enumerate() {
-            let is_json = col.type_code == ct::JSON;
+        let track_json = self.has_json && !partial_bits.is_empty();
+        for (i, (col, slot)) in table.columns.iter().zip(img.iter_mut()).enumerate() {
             let json_ordinal = nth_json;
-            if is_json {
+            if track_json && col.type_code == ct::JSON {
                 nth_json += 1;
             }
             if !bit(present, i) {
+                *slot = None;
                 continue;
             }
-            let is_null = bit(nulls, nth_present + null_shift);
-            nth_present += 1;
+            let is_null = bit(nulls, nth_null_bit);
+            nth_null_bit += 1;
             if is_null {
-                img[i] = Some(Value::Null);
+                *slot = Some(Value::Null);
                 continue;
             }
-            let value = if is_json && bit(partial_bits, json_ordinal) {
+            let value = if track_json && col.type_code == ct::JSON && bit(partial_bits, json_ordinal)
+            {
                 let base = partial_base.and_then(|b| b.get(i)).and_then(|v| v.as_ref());
-                self.apply_partial_json(col, i, base)?
+                apply_partial_json(&mut self.r, col, base).map_err(|e| self.value_error(i, e))?
             } else {
-                decode_value(col, &mut self.r).map_err(|e| self.body_error(Some(i), e))?
+                match decode_value(col, &mut self.r) {
+                    Ok(v) => v,
+                    Err(e) => return Err(self.body_error(Some(i), e)),
+                }
             };
-            img[i] = Some(value);
+            *slot = Some(value);
         }
         Ok(())
     }
 
-    fn apply_partial_json(
-        &mut self,
-        col: &ColumnDef,
-        i: usize,
-        base: Option<&Value<'a>>,
-    ) -> Result<Value<'a>, DecodeError> {
-        let len = self
-            .r
-            .uint_n(col.meta as usize)
-            .map_err(|e| self.body_error(Some(i), e))?;
-        let diffs = self
-            .r
-            .take(len as usize)
-            .map_err(|e| self.body_error(Some(i), e))?;
-        let mut doc = match base {
-            Some(Value::Json(doc)) => doc.clone(),
-            // binlog_row_image=MINIMAL: the before image lacks the column, so the
-            // full document cannot be rebuilt. Keep the diff itself rather than
-            // invent a value.
-            None => {
-                let diffs =
-                    json::parse_json_diffs(diffs).map_err(|e| self.body_error(Some(i), e))?;
-                return Ok(Value::JsonDiff(diffs));
-            }
-            Some(Value::Null) => {
-                return Err(self.error(Some(i), "JSON diff applied to a NULL before value".into()))
-            }
-            Some(other) => {
-                return Err(self.error(
-                    Some(i),
-                    format!("JSON diff applied to non-JSON value {other:?}"),
-                ))
-            }
-        };
-        json::apply_json_diffs(&mut doc, diffs).map_err(|e| self.body_error(Some(i), e))?;
-        Ok(Value::Json(doc))
+    #[cold]
+    fn value_error(&self, column: usize, e: ValueError) -> DecodeError {
+        match e {
+            ValueError::Body(e) => self.body_error(Some(column), e),
+            ValueError::Message(m) => self.error(Some(column), m),
+        }
     }
 
     fn body_error(&self, column: Option<usize>, e: BodyError) -> DecodeError {
@@ -347,6 +391,49 @@ impl<'a> RowIter<'a, '_> {
             reason,
         }
     }
+}
+
+/// Why a value did not decode: a malformed body, or a diff that does not
+/// apply (the message is the whole reason).
+enum ValueError {
+    Body(BodyError),
+    Message(String),
+}
+
+impl From<BodyError> for ValueError {
+    fn from(e: BodyError) -> Self {
+        ValueError::Body(e)
+    }
+}
+
+/// The after value of a JSON column a PARTIAL_UPDATE_ROWS event logged as
+/// a diff: applied to the before value when the image has it.
+fn apply_partial_json<'a>(
+    r: &mut ByteReader<'a>,
+    col: &ColumnDef,
+    base: Option<&Value<'a>>,
+) -> Result<Value<'a>, ValueError> {
+    let len = r.uint_n(col.meta as usize)?;
+    let diffs = r.take(len as usize)?;
+    let mut doc = match base {
+        Some(Value::Json(doc)) => doc.clone(),
+        // binlog_row_image=MINIMAL: the before image lacks the column, so the
+        // full document cannot be rebuilt. Keep the diff itself rather than
+        // invent a value.
+        None => return Ok(Value::JsonDiff(json::parse_json_diffs(diffs)?)),
+        Some(Value::Null) => {
+            return Err(ValueError::Message(
+                "JSON diff applied to a NULL before value".into(),
+            ))
+        }
+        Some(other) => {
+            return Err(ValueError::Message(format!(
+                "JSON diff applied to non-JSON value {other:?}"
+            )))
+        }
+    };
+    json::apply_json_diffs(&mut doc, diffs)?;
+    Ok(Value::Json(doc))
 }
 
 impl<'a> Iterator for RowIter<'a, '_> {

@@ -105,6 +105,17 @@ impl TableMap {
         Ok(map)
     }
 
+    /// The table id of a TABLE_MAP body without parsing the rest (`None`
+    /// when the body is too short to hold one).
+    pub fn peek_table_id(body: &[u8], fde: &FormatDescription) -> Option<u64> {
+        let mut r = ByteReader::new(body);
+        if fde.post_header_len(event_type::TABLE_MAP) == Some(6) {
+            r.u32().ok().map(u64::from)
+        } else {
+            r.u48().ok()
+        }
+    }
+
     /// `db.table`, for messages.
     pub fn qualified_name(&self) -> String {
         format!("{}.{}", self.database, self.table)

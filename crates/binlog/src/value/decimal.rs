@@ -51,6 +51,23 @@ pub fn decimal_binary_size(precision: u8, scale: u8) -> Result<usize, BodyError>
         + DIG2BYTES[frac % DIGITS_PER_WORD])
 }
 
+/// Longest text of a DECIMAL: sign, 65 digits and the point.
+const MAX_TEXT: usize = MAX_PRECISION as usize + 2;
+/// Longest binary form: 65 digits in 7 words and a 2-digit group.
+const MAX_BINARY: usize = 30;
+
+/// "00" "01" … "99": two digits per lookup.
+static DIGIT_PAIRS: [u8; 200] = {
+    let mut t = [0u8; 200];
+    let mut i = 0;
+    while i < 100 {
+        t[2 * i] = b'0' + (i / 10) as u8;
+        t[2 * i + 1] = b'0' + (i % 10) as u8;
+        i += 1;
+    }
+    t
+};
+
 /// Read one NEWDECIMAL value of DECIMAL(precision, scale) from `r`.
 pub fn decode_decimal(
     r: &mut ByteReader<'_>,
@@ -59,10 +76,12 @@ pub fn decode_decimal(
 ) -> Result<String, BodyError> {
     let size = decimal_binary_size(precision, scale)?;
     let bytes = r.take(size)?;
-    let mut out = Vec::with_capacity(precision as usize + 3);
-    write_decimal_digits(&mut out, bytes, precision, scale)?;
-    // Only ASCII digits, '-' and '.' were written.
-    String::from_utf8(out).map_err(|_| BodyError::Invalid("decimal text is not ASCII".into()))
+    let mut text = [0u8; MAX_TEXT];
+    let len = format_decimal(&mut text, bytes, precision, scale)?;
+    // Only ASCII digits, '-' and '.' were written; one exact allocation.
+    std::str::from_utf8(&text[..len])
+        .map(str::to_owned)
+        .map_err(|_| BodyError::Invalid("decimal text is not ASCII".into()))
 }
 
 /// Decode a binary decimal held in `bytes` (which may be longer), returning
@@ -85,6 +104,22 @@ pub fn write_decimal_digits(
     precision: u8,
     scale: u8,
 ) -> Result<(), BodyError> {
+    let mut text = [0u8; MAX_TEXT];
+    let len = format_decimal(&mut text, bytes, precision, scale)?;
+    out.extend_from_slice(&text[..len]);
+    Ok(())
+}
+
+/// Write the text of the binary decimal `bytes` into `text`; returns its
+/// length. Every digit of the integer part and the fraction is written
+/// first (zero-padded groups, two digits per step), then the integer
+/// part's leading zeros are dropped.
+fn format_decimal(
+    text: &mut [u8; MAX_TEXT],
+    bytes: &[u8],
+    precision: u8,
+    scale: u8,
+) -> Result<usize, BodyError> {
     let size = decimal_binary_size(precision, scale)?;
     if bytes.len() != size {
         return Err(BodyError::Invalid(format!(
@@ -95,103 +130,93 @@ pub fn write_decimal_digits(
     let intg = (precision - scale) as usize;
     let frac = scale as usize;
     if size == 0 {
-        out.push(b'0');
-        return Ok(());
+        text[0] = b'0';
+        return Ok(1);
     }
 
     // Undo the sign-bit flip and, for negative values, the inversion.
     let negative = bytes[0] & 0x80 == 0;
     let mask = if negative { 0xFF } else { 0 };
-    let mut buf = [0u8; 64];
+    let mut buf = [0u8; MAX_BINARY];
     let buf = &mut buf[..size];
     for (dst, src) in buf.iter_mut().zip(bytes) {
         *dst = src ^ mask;
     }
     buf[0] ^= 0x80;
 
-    let sign_at = out.len();
-    if negative {
-        out.push(b'-');
-    }
-    let mut digits = Digits {
-        out,
-        leading: true,
-        nonzero: false,
-    };
+    // All `precision` digits, integer part first.
+    let mut digits = [0u8; MAX_PRECISION as usize];
     let mut pos = 0;
-    let group = |n_digits: usize, pos: &mut usize| -> Result<u32, BodyError> {
+    let mut at = 0;
+    let mut nonzero = false;
+    let mut group = |n_digits: usize| -> Result<(), BodyError> {
         let n_bytes = if n_digits == DIGITS_PER_WORD {
             4
         } else {
             DIG2BYTES[n_digits]
         };
-        let value = buf[*pos..*pos + n_bytes]
+        let value = buf[pos..pos + n_bytes]
             .iter()
             .fold(0u32, |acc, &b| (acc << 8) | b as u32);
-        *pos += n_bytes;
+        pos += n_bytes;
         if value >= POW10[n_digits] {
             return Err(BodyError::Invalid(format!(
                 "corrupt DECIMAL({precision},{scale}): group value {value} has more than {n_digits} digits"
             )));
         }
-        Ok(value)
+        nonzero |= value != 0;
+        write_group(&mut digits[at..at + n_digits], value);
+        at += n_digits;
+        Ok(())
     };
-
     let lead = intg % DIGITS_PER_WORD;
     if lead > 0 {
-        let v = group(lead, &mut pos)?;
-        digits.integer(v, lead);
+        group(lead)?;
     }
     for _ in 0..intg / DIGITS_PER_WORD {
-        let v = group(DIGITS_PER_WORD, &mut pos)?;
-        digits.integer(v, DIGITS_PER_WORD);
+        group(DIGITS_PER_WORD)?;
     }
-    if digits.leading {
-        digits.out.push(b'0');
+    for _ in 0..frac / DIGITS_PER_WORD {
+        group(DIGITS_PER_WORD)?;
+    }
+    let tail = frac % DIGITS_PER_WORD;
+    if tail > 0 {
+        group(tail)?;
+    }
+
+    let mut len = 0;
+    let mut put = |s: &[u8]| {
+        text[len..len + s.len()].copy_from_slice(s);
+        len += s.len();
+    };
+    // A stored negative zero prints without its sign, as MySQL prints zero.
+    if negative && nonzero {
+        put(b"-");
+    }
+    let integer = &digits[..intg];
+    match integer.iter().position(|&d| d != b'0') {
+        Some(first) => put(&integer[first..]),
+        None => put(b"0"),
     }
     if frac > 0 {
-        digits.out.push(b'.');
-        for _ in 0..frac / DIGITS_PER_WORD {
-            let v = group(DIGITS_PER_WORD, &mut pos)?;
-            digits.fraction(v, DIGITS_PER_WORD);
-        }
-        let tail = frac % DIGITS_PER_WORD;
-        if tail > 0 {
-            let v = group(tail, &mut pos)?;
-            digits.fraction(v, tail);
-        }
+        put(b".");
+        put(&digits[intg..intg + frac]);
     }
-    // A stored negative zero prints without its sign, as MySQL prints zero.
-    if negative && !digits.nonzero {
-        out.remove(sign_at);
-    }
-    Ok(())
+    Ok(len)
 }
 
-struct Digits<'o> {
-    out: &'o mut Vec<u8>,
-    /// Still inside the leading zeros of the integer part.
-    leading: bool,
-    nonzero: bool,
-}
-
-impl Digits<'_> {
-    fn integer(&mut self, value: u32, n: usize) {
-        for i in (0..n).rev() {
-            let d = (value / POW10[i]) % 10;
-            if self.leading && d == 0 {
-                continue;
-            }
-            self.leading = false;
-            self.nonzero |= d != 0;
-            self.out.push(b'0' + d as u8);
-        }
+/// `value` as exactly `dst.len()` (at most 9) decimal digits.
+#[inline]
+fn write_group(dst: &mut [u8], mut value: u32) {
+    let mut i = dst.len();
+    while i >= 2 {
+        i -= 2;
+        let pair = (value % 100) as usize * 2;
+        value /= 100;
+        dst[i..i + 2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
     }
-    fn fraction(&mut self, value: u32, n: usize) {
-        self.nonzero |= value != 0;
-        for i in (0..n).rev() {
-            self.out.push(b'0' + ((value / POW10[i]) % 10) as u8);
-        }
+    if i == 1 {
+        dst[0] = b'0' + (value % 10) as u8;
     }
 }
 

@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use anyhow::Result;
 use binlog::column::ColumnDef;
-use binlog::events::rows::{RowChange, RowsKind};
+use binlog::events::rows::{RowBuffers, RowChange, RowsKind};
 use binlog::events::{RowsEvent, TableMap};
 use binlog::txn::{TxnEnd, XaId};
 use binlog::value::{write_json_str, write_json_value, Value};
@@ -92,6 +92,7 @@ pub struct JsonlSink<W: Write> {
     prefix: Vec<u8>,
     suffix: Vec<u8>,
     tail: Vec<u8>,
+    buffers: RowBuffers,
 }
 
 impl<W: Write> JsonlSink<W> {
@@ -108,6 +109,7 @@ impl<W: Write> JsonlSink<W> {
             prefix: Vec::new(),
             suffix: Vec::new(),
             tail: Vec::new(),
+            buffers: RowBuffers::default(),
         }
     }
 
@@ -423,12 +425,28 @@ impl<W: Write> JsonlSink<W> {
         suffix: &[u8],
         tail: &[u8],
     ) -> Result<u64> {
+        let mut row = self.buffers.take(rows.kind);
+        let result = self.write_rows_with(ctx, keys, rows, &mut row, prefix, suffix, tail);
+        self.buffers.put_back(row);
+        result
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn write_rows_with<'a>(
+        &mut self,
+        ctx: &Ctx<'_>,
+        keys: &TableKeys,
+        rows: &RowsEvent<'a>,
+        row: &mut RowChange<'a>,
+        prefix: &[u8],
+        suffix: &[u8],
+        tail: &[u8],
+    ) -> Result<u64> {
         let is_update = matches!(rows.kind, RowsKind::Update | RowsKind::PartialUpdate);
         let mut iter = rows.rows(&keys.table, ctx.pos);
-        let mut row = RowChange::default();
         let mut n = 0u64;
         let mut direct = Vec::new();
-        while iter.next_into(&mut row)? {
+        while iter.next_into(row)? {
             n += 1;
             if !self.streaming && self.held_rows >= self.max_buffered_rows {
                 // Bound the hold: what is held goes out without its xid.

@@ -90,6 +90,12 @@ pub trait Sink {
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
     }
+    /// Whether records use the statement text of ROWS_QUERY /
+    /// ANNOTATE_ROWS (`Ctx::query`). Sinks that never show it say no, and
+    /// the driver skips copying one statement per rows event group.
+    fn wants_query(&self) -> bool {
+        true
+    }
 }
 
 /// Decimal text of an unsigned number.

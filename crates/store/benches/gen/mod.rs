@@ -15,7 +15,6 @@ impl Gen {
     }
 }
 
-
 pub struct Gen {
     pub pos: u64,
     pub ts: u32,
@@ -55,12 +54,21 @@ impl Gen {
                 (Operation::Insert, None, Some(image(self.next_id, "new")))
             } else if roll < 19 {
                 let id = self.next_id - (roll * 7 % 90);
-                (Operation::Update, Some(image(id, "new")), Some(image(id, "paid")))
+                (
+                    Operation::Update,
+                    Some(image(id, "new")),
+                    Some(image(id, "paid")),
+                )
             } else {
                 let id = self.next_id - 95;
                 (Operation::Delete, Some(image(id, "paid")), None)
             };
-            let id = new.as_ref().or(old.as_ref()).and_then(|m| m.get("id")).cloned().unwrap_or(Json::Null);
+            let id = new
+                .as_ref()
+                .or(old.as_ref())
+                .and_then(|m| m.get("id"))
+                .cloned()
+                .unwrap_or(Json::Null);
             let mut changes = Map::new();
             if op == Operation::Update {
                 changes.insert("status".into(), json!({"old": "new", "new": "paid"}));
@@ -81,7 +89,10 @@ impl Gen {
                 changes,
                 gtid: Some(format!("0-1-{}", self.pos / 300)),
                 xid: Some(self.pos / 300),
-                query: Some(format!("INSERT INTO orders (id, user_id, amount, status) VALUES /* statement {} */", self.pos / 300)),
+                query: Some(format!(
+                    "INSERT INTO orders (id, user_id, amount, status) VALUES /* statement {} */",
+                    self.pos / 300
+                )),
                 tags: vec![],
             });
         }
@@ -93,4 +104,3 @@ impl Gen {
         (out, cp)
     }
 }
-

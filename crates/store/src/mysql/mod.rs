@@ -156,7 +156,9 @@ impl Client {
             ));
         opts = match &config.socket {
             Some(sock) => opts.socket(Some(sock.to_string_lossy().into_owned())),
-            None => opts.ip_or_hostname(config.host.clone()).tcp_port(config.port),
+            None => opts
+                .ip_or_hostname(config.host.clone())
+                .tcp_port(config.port),
         };
         if with_database {
             opts = opts.db_name(Some(config.database.clone()));
@@ -182,7 +184,14 @@ impl Client {
     }
 
     pub async fn conn(&self) -> Result<Conn> {
-        Ok(self.pool.get_conn().await?)
+        match self.pool.get_conn().await {
+            Ok(c) => Ok(c),
+            // ER_BAD_DB_ERROR: the storage database was never created.
+            Err(mysql_async::Error::Server(e)) if e.code == 1049 => {
+                Err(StoreError::NotInitialised(self.database.clone()))
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 }
 
@@ -279,13 +288,17 @@ pub(crate) fn params(values: Vec<Value>) -> mysql_async::Params {
     }
 }
 
-pub(crate) async fn read_checkpoint(conn: &mut Conn) -> Result<Option<pipeline::record::Checkpoint>> {
+pub(crate) async fn read_checkpoint(
+    conn: &mut Conn,
+) -> Result<Option<pipeline::record::Checkpoint>> {
     let row: Option<(String, u64, Option<String>)> = conn
         .query_first("SELECT binlog_file, binlog_pos, gtid_set FROM checkpoint WHERE id = 1")
         .await?;
-    Ok(row.map(|(binlog_file, binlog_pos, gtid_set)| pipeline::record::Checkpoint {
-        binlog_file,
-        binlog_pos,
-        gtid_set,
-    }))
+    Ok(row.map(
+        |(binlog_file, binlog_pos, gtid_set)| pipeline::record::Checkpoint {
+            binlog_file,
+            binlog_pos,
+            gtid_set,
+        },
+    ))
 }

@@ -46,7 +46,9 @@ const CHANGE_JOINS: &str = "JOIN tracked_tables t ON t.id = c.table_id \
      LEFT JOIN statements s ON s.id = c.stmt_id";
 
 fn json_map(text: Option<String>) -> Result<Option<Map<String, serde_json::Value>>> {
-    text.map(|t| serde_json::from_str(&t)).transpose().map_err(StoreError::from)
+    text.map(|t| serde_json::from_str(&t))
+        .transpose()
+        .map_err(StoreError::from)
 }
 
 fn change_from_row(mut r: Row) -> Result<StoredChange> {
@@ -69,14 +71,20 @@ fn change_from_row(mut r: Row) -> Result<StoredChange> {
         gtid: col(&mut r, 13)?,
         xid: col(&mut r, 14)?,
         query: col(&mut r, 15)?,
-        tags: tags.map(|t| serde_json::from_str(&t)).transpose()?.unwrap_or_default(),
+        tags: tags
+            .map(|t| serde_json::from_str(&t))
+            .transpose()?
+            .unwrap_or_default(),
     };
     Ok(StoredChange { seq, record })
 }
 
 async fn table_id(conn: &mut Conn, db: &str, table: &str) -> Result<Option<i64>> {
     Ok(conn
-        .exec_first("SELECT id FROM tracked_tables WHERE db = ? AND name = ?", (db, table))
+        .exec_first(
+            "SELECT id FROM tracked_tables WHERE db = ? AND name = ?",
+            (db, table),
+        )
         .await?)
 }
 
@@ -158,13 +166,26 @@ fn paginate<T>(mut items: Vec<T>, limit: u32, seq: impl Fn(&T) -> i64) -> Page<T
     Page { items, next }
 }
 
-async fn change_page(conn: &mut Conn, sql: String, values: Vec<Value>, limit: u32) -> Result<Page<StoredChange>> {
+async fn change_page(
+    conn: &mut Conn,
+    sql: String,
+    values: Vec<Value>,
+    limit: u32,
+) -> Result<Page<StoredChange>> {
     let rows: Vec<Row> = conn.exec(sql, params(values)).await?;
-    let items = rows.into_iter().map(change_from_row).collect::<Result<Vec<_>>>()?;
+    let items = rows
+        .into_iter()
+        .map(change_from_row)
+        .collect::<Result<Vec<_>>>()?;
     Ok(paginate(items, limit, |c| c.seq))
 }
 
-async fn rollup_rows(conn: &mut Conn, ids: &[i64], range: &TimeRange, width: i64) -> Result<Vec<(i64, i64, i64)>> {
+async fn rollup_rows(
+    conn: &mut Conn,
+    ids: &[i64],
+    range: &TimeRange,
+    width: i64,
+) -> Result<Vec<(i64, i64, i64)>> {
     let (first, last) = range.minutes();
     let mut out = Vec::new();
     for id in ids {
@@ -180,7 +201,10 @@ async fn rollup_rows(conn: &mut Conn, ids: &[i64], range: &TimeRange, width: i64
     Ok(out)
 }
 
-pub(crate) async fn schema_at(conn: &mut Conn, at: &SchemaPosition) -> Result<Option<SchemaSnapshot>> {
+pub(crate) async fn schema_at(
+    conn: &mut Conn,
+    at: &SchemaPosition,
+) -> Result<Option<SchemaSnapshot>> {
     let keys: Vec<(String, u64)> = conn.query("SELECT file, pos FROM schema_history").await?;
     let keys = keys
         .into_iter()
@@ -190,7 +214,10 @@ pub(crate) async fn schema_at(conn: &mut Conn, at: &SchemaPosition) -> Result<Op
         return Ok(None);
     };
     let doc: Option<String> = conn
-        .exec_first("SELECT document FROM schema_history WHERE file = ? AND pos = ?", (&file, pos))
+        .exec_first(
+            "SELECT document FROM schema_history WHERE file = ? AND pos = ?",
+            (&file, pos),
+        )
         .await?;
     Ok(doc.map(|document| SchemaSnapshot {
         at: SchemaPosition {
@@ -203,7 +230,9 @@ pub(crate) async fn schema_at(conn: &mut Conn, at: &SchemaPosition) -> Result<Op
 
 fn column_item(change: StoredChange, column: &str) -> ColumnChangeItem {
     let rec = change.record;
-    let pick = |img: &Option<Map<String, serde_json::Value>>| img.as_ref().and_then(|m| m.get(column).cloned());
+    let pick = |img: &Option<Map<String, serde_json::Value>>| {
+        img.as_ref().and_then(|m| m.get(column).cloned())
+    };
     ColumnChangeItem {
         seq: change.seq,
         id: rec.key.id(),
@@ -222,7 +251,9 @@ impl QueryStore for MysqlQueries {
 
     fn tables(&self) -> Result<Vec<TableRef>> {
         self.run(async |conn| {
-            let rows: Vec<(String, String)> = conn.query("SELECT db, name FROM tracked_tables ORDER BY db, name").await?;
+            let rows: Vec<(String, String)> = conn
+                .query("SELECT db, name FROM tracked_tables ORDER BY db, name")
+                .await?;
             Ok(rows.into_iter().map(|(d, t)| TableRef::new(d, t)).collect())
         })
     }
@@ -233,7 +264,10 @@ impl QueryStore for MysqlQueries {
         self.run(async |conn| {
             let tid = require_table(conn, &q.database, &q.table).await?;
             let Some((lo, hi)) = seq_bounds(conn, tid, &q.range).await? else {
-                return Ok(Page { items: vec![], next: None });
+                return Ok(Page {
+                    items: vec![],
+                    next: None,
+                });
             };
             let mut f = Filter::default();
             f.params.push(tid.into());
@@ -339,7 +373,10 @@ impl QueryStore for MysqlQueries {
                 Some(t) => vec![require_table(conn, &t.database, &t.table).await?],
                 None => conn.query("SELECT id FROM tracked_tables").await?,
             };
-            util::trend_from_rollups(rollup_rows(conn, &ids, &q.range, q.bucket.minutes()).await?, q.bucket)
+            util::trend_from_rollups(
+                rollup_rows(conn, &ids, &q.range, q.bucket.minutes()).await?,
+                q.bucket,
+            )
         })
     }
 
@@ -399,7 +436,10 @@ impl QueryStore for MysqlQueries {
             f.seq_window("id", i64::MIN, i64::MAX, Order::Desc, q.cursor);
             f.time("ts", &q.range);
             if let Some(t) = &q.table {
-                f.and("db = ? AND tbl = ?", [t.database.clone().into(), t.table.clone().into()]);
+                f.and(
+                    "db = ? AND tbl = ?",
+                    [t.database.clone().into(), t.table.clone().into()],
+                );
             }
             if let Some(n) = &q.name {
                 f.and("name = ?", [n.clone().into()]);
@@ -434,7 +474,13 @@ impl QueryStore for MysqlQueries {
         })
     }
 
-    fn row_as_of(&self, database: &str, table: &str, primary_key: &str, at: u32) -> Result<RowAsOf> {
+    fn row_as_of(
+        &self,
+        database: &str,
+        table: &str,
+        primary_key: &str,
+        at: u32,
+    ) -> Result<RowAsOf> {
         let mut history = Vec::new();
         let mut q = RowHistoryQuery::new(database, table, primary_key);
         q.range.end = at.checked_add(1);
@@ -477,6 +523,7 @@ impl QueryStore for MysqlQueries {
                 checkpoint,
                 changes: total.and_then(|t| u64::try_from(t).ok()),
                 size_bytes: size,
+                search_backlog: Some(0),
             },
             Err(e) => StoreHealth {
                 name: self.client.name.clone(),
@@ -486,6 +533,7 @@ impl QueryStore for MysqlQueries {
                 checkpoint: None,
                 changes: None,
                 size_bytes: None,
+                search_backlog: None,
             },
         }
     }
@@ -542,6 +590,8 @@ impl QueryStore for MysqlQueries {
     }
 }
 
+type PurgeRow = (i64, i64, i64, Option<i64>, Option<String>);
+
 /// One purge transaction; see the SQLite twin.
 async fn purge_chunk(
     conn: &mut Conn,
@@ -551,7 +601,8 @@ async fn purge_chunk(
     cutoff_ts: i64,
     chunk: i64,
 ) -> Result<(Option<i64>, u64, u64)> {
-    let rows: Vec<(i64, i64, i64, Option<i64>, Option<String>)> = conn
+    // id, ts, op, statement (tags go with `change_tags` by id).
+    let rows: Vec<PurgeRow> = conn
         .exec(
             "SELECT id, ts, op, stmt_id, tags FROM changes FORCE INDEX (by_table)
              WHERE table_id = ? AND id > ? AND id <= ? ORDER BY id LIMIT ? FOR UPDATE",
@@ -565,9 +616,12 @@ async fn purge_chunk(
     }
     let ids: Vec<String> = victims.iter().map(|v| v.0.to_string()).collect();
     let id_list = ids.join(",");
-    conn.query_drop(format!("DELETE FROM changes WHERE id IN ({id_list})")).await?;
-    conn.query_drop(format!("DELETE FROM change_tags WHERE change_id IN ({id_list})"))
+    conn.query_drop(format!("DELETE FROM changes WHERE id IN ({id_list})"))
         .await?;
+    conn.query_drop(format!(
+        "DELETE FROM change_tags WHERE change_id IN ({id_list})"
+    ))
+    .await?;
     let mut rollup_delta: HashMap<(i64, i64), i64> = HashMap::new();
     let mut stmt_delta: HashMap<i64, i64> = HashMap::new();
     for (_, ts, op, stmt, _) in &victims {
@@ -591,8 +645,10 @@ async fn purge_chunk(
         rollups_removed += conn.affected_rows();
     }
     for (s, n) in stmt_delta {
-        conn.exec_drop("UPDATE statements SET refs = refs - ? WHERE id = ?", (n, s)).await?;
-        conn.exec_drop("DELETE FROM statements WHERE id = ? AND refs <= 0", (s,)).await?;
+        conn.exec_drop("UPDATE statements SET refs = refs - ? WHERE id = ?", (n, s))
+            .await?;
+        conn.exec_drop("DELETE FROM statements WHERE id = ? AND refs <= 0", (s,))
+            .await?;
     }
     conn.exec_drop(
         "UPDATE meta SET v = v - ? WHERE k = 'total_changes'",

@@ -21,12 +21,15 @@ pub struct MysqlStore {
     ids: Interned,
 }
 
+type LastStatement = (Option<String>, Option<u64>, Option<String>, i64);
+
 #[derive(Default)]
 struct Interned {
     tables: HashMap<(String, String), i64>,
     files: HashMap<String, i64>,
     rules: HashMap<String, i64>,
-    last_stmt: Option<(Option<String>, Option<u64>, Option<String>, i64)>,
+    /// (gtid, xid, query, id) of the last statement row written.
+    last_stmt: Option<LastStatement>,
     next_seq: i64,
     next_stmt: i64,
 }
@@ -49,8 +52,12 @@ impl MysqlStore {
         let (next_seq, next_stmt) = client.block_on(async {
             let mut conn = client.conn().await?;
             check_layout(&mut conn, &client.database).await?;
-            let seq: Option<i64> = conn.query_first("SELECT v FROM meta WHERE k = 'next_seq'").await?;
-            let stmt: Option<i64> = conn.query_first("SELECT v FROM meta WHERE k = 'next_stmt'").await?;
+            let seq: Option<i64> = conn
+                .query_first("SELECT v FROM meta WHERE k = 'next_seq'")
+                .await?;
+            let stmt: Option<i64> = conn
+                .query_first("SELECT v FROM meta WHERE k = 'next_stmt'")
+                .await?;
             Ok::<_, StoreError>((seq.unwrap_or(1), stmt.unwrap_or(1)))
         })?;
         self.ids = Interned {
@@ -86,7 +93,10 @@ async fn table_id(ids: &mut Interned, conn: &mut Conn, db: &str, table: &str) ->
     )
     .await?;
     let id: Option<i64> = conn
-        .exec_first("SELECT id FROM tracked_tables WHERE db = ? AND name = ?", (db, table))
+        .exec_first(
+            "SELECT id FROM tracked_tables WHERE db = ? AND name = ?",
+            (db, table),
+        )
         .await?;
     let id = id.ok_or_else(|| StoreError::Layout("tracked_tables row vanished".into()))?;
     ids.tables.insert((db.to_string(), table.to_string()), id);
@@ -112,7 +122,13 @@ async fn rule_id(ids: &mut Interned, conn: &mut Conn, name: &str) -> Result<i64>
 }
 
 /// Runs `INSERT INTO <head> VALUES (...),(...) <tail>` in chunks.
-async fn insert_rows(conn: &mut Conn, head: &str, tail: &str, width: usize, rows: Vec<Vec<Value>>) -> Result<()> {
+async fn insert_rows(
+    conn: &mut Conn,
+    head: &str,
+    tail: &str,
+    width: usize,
+    rows: Vec<Vec<Value>>,
+) -> Result<()> {
     let one = format!("({})", vec!["?"; width].join(","));
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
@@ -122,7 +138,10 @@ async fn insert_rows(conn: &mut Conn, head: &str, tail: &str, width: usize, rows
             values.extend(row);
             n += 1;
         }
-        let sql = format!("INSERT INTO {head} VALUES {} {tail}", vec![one.as_str(); n].join(","));
+        let sql = format!(
+            "INSERT INTO {head} VALUES {} {tail}",
+            vec![one.as_str(); n].join(",")
+        );
         conn.exec_drop(sql, params(values)).await?;
     }
     Ok(())
@@ -142,7 +161,9 @@ async fn write(
     for rec in records {
         let fid = file_id(ids, conn, &rec.key.binlog_file).await?;
         file_ids.push(fid);
-        let r = ranges.entry(fid).or_insert((rec.key.event_pos, rec.key.event_pos));
+        let r = ranges
+            .entry(fid)
+            .or_insert((rec.key.event_pos, rec.key.event_pos));
         r.0 = r.0.min(rec.key.event_pos);
         r.1 = r.1.max(rec.key.event_pos);
     }
@@ -208,10 +229,28 @@ async fn write(
             stmt_id.into(),
             rec.primary_key_text().into(),
             serde_json::to_string(&rec.primary_key)?.into(),
-            rec.old_data.as_ref().map(serde_json::to_string).transpose()?.into(),
-            rec.new_data.as_ref().map(serde_json::to_string).transpose()?.into(),
-            (if rec.changes.is_empty() { None } else { Some(serde_json::to_string(&rec.changes)?) }).into(),
-            (if rec.tags.is_empty() { None } else { Some(serde_json::to_string(&rec.tags)?) }).into(),
+            rec.old_data
+                .as_ref()
+                .map(serde_json::to_string)
+                .transpose()?
+                .into(),
+            rec.new_data
+                .as_ref()
+                .map(serde_json::to_string)
+                .transpose()?
+                .into(),
+            (if rec.changes.is_empty() {
+                None
+            } else {
+                Some(serde_json::to_string(&rec.changes)?)
+            })
+            .into(),
+            (if rec.tags.is_empty() {
+                None
+            } else {
+                Some(serde_json::to_string(&rec.tags)?)
+            })
+            .into(),
             util::search_text(rec).into(),
         ]);
         for tag in &rec.tags {
@@ -229,7 +268,14 @@ async fn write(
         change_rows,
     )
     .await?;
-    insert_rows(conn, "statements (id, gtid, xid, query, refs)", "", 5, stmt_rows).await?;
+    insert_rows(
+        conn,
+        "statements (id, gtid, xid, query, refs)",
+        "",
+        5,
+        stmt_rows,
+    )
+    .await?;
     insert_rows(
         conn,
         "statements (id, gtid, xid, query, refs)",
@@ -251,7 +297,16 @@ async fn write(
         rollups
             .cells
             .iter()
-            .map(|((t, m, o), (n, lo, hi))| vec![(*t).into(), (*m).into(), (*o).into(), (*n).into(), (*lo).into(), (*hi).into()])
+            .map(|((t, m, o), (n, lo, hi))| {
+                vec![
+                    (*t).into(),
+                    (*m).into(),
+                    (*o).into(),
+                    (*n).into(),
+                    (*lo).into(),
+                    (*hi).into(),
+                ]
+            })
             .collect(),
     )
     .await?;
@@ -304,7 +359,12 @@ impl Store for MysqlStore {
         })
     }
 
-    fn write_batch(&mut self, records: &[ChangeRecord], alerts: &[Alert], checkpoint: &Checkpoint) -> Result<WriteOutcome> {
+    fn write_batch(
+        &mut self,
+        records: &[ChangeRecord],
+        alerts: &[Alert],
+        checkpoint: &Checkpoint,
+    ) -> Result<WriteOutcome> {
         let client = &self.client;
         let ids = &mut self.ids;
         let result = client.block_on(async {

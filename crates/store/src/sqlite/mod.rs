@@ -43,18 +43,21 @@ pub(crate) fn schema_at(conn: &Connection, at: &SchemaPosition) -> Result<Option
     let Some((file, pos)) = crate::util::newest_at_or_before(keys, at) else {
         return Ok(None);
     };
-    Ok(write::load_schema_doc(conn, &file, pos)?.map(|document| SchemaSnapshot {
-        at: SchemaPosition {
-            binlog_file: file,
-            binlog_pos: pos as u64,
-        },
-        document,
-    }))
+    Ok(
+        write::load_schema_doc(conn, &file, pos)?.map(|document| SchemaSnapshot {
+            at: SchemaPosition {
+                binlog_file: file,
+                binlog_pos: pos as u64,
+            },
+            document,
+        }),
+    )
 }
 
 /// Columns every change query selects, in the order [`change_from_row`]
 /// reads them.
-pub(crate) const CHANGE_COLUMNS: &str = "c.id, t.db, t.name, c.ts, c.op, f.name, c.event_pos, c.row_index, \
+pub(crate) const CHANGE_COLUMNS: &str =
+    "c.id, t.db, t.name, c.ts, c.op, f.name, c.event_pos, c.row_index, \
      c.pk, c.old_data, c.new_data, c.diff, c.tags, s.gtid, s.xid, s.query";
 
 /// Joins that [`CHANGE_COLUMNS`] needs after `FROM changes c ...`.
@@ -63,7 +66,9 @@ pub(crate) const CHANGE_JOINS: &str = "JOIN tables t ON t.id = c.table_id \
      LEFT JOIN statements s ON s.id = c.stmt_id";
 
 fn json_map(text: Option<String>) -> Result<Option<Map<String, serde_json::Value>>> {
-    text.map(|t| serde_json::from_str(&t)).transpose().map_err(StoreError::from)
+    text.map(|t| serde_json::from_str(&t))
+        .transpose()
+        .map_err(StoreError::from)
 }
 
 pub(crate) fn change_from_row(r: &Row<'_>) -> Result<StoredChange> {
@@ -76,7 +81,8 @@ pub(crate) fn change_from_row(r: &Row<'_>) -> Result<StoredChange> {
         key: ChangeKey {
             binlog_file: r.get(5)?,
             event_pos: event_pos as u64,
-            row_index: u32::try_from(row_index).map_err(|_| StoreError::Layout("row index".into()))?,
+            row_index: u32::try_from(row_index)
+                .map_err(|_| StoreError::Layout("row index".into()))?,
         },
         timestamp: u32::try_from(ts).map_err(|_| StoreError::Layout("timestamp".into()))?,
         operation: op_from_code(r.get(4)?)?,
@@ -89,7 +95,10 @@ pub(crate) fn change_from_row(r: &Row<'_>) -> Result<StoredChange> {
         gtid: r.get(13)?,
         xid: r.get::<_, Option<i64>>(14)?.map(|x| x as u64),
         query: r.get(15)?,
-        tags: tags.map(|t| serde_json::from_str(&t)).transpose()?.unwrap_or_default(),
+        tags: tags
+            .map(|t| serde_json::from_str(&t))
+            .transpose()?
+            .unwrap_or_default(),
     };
     Ok(StoredChange { seq, record })
 }

@@ -6,7 +6,9 @@ use std::sync::Mutex;
 
 use pipeline::record::{ChangeKey, Checkpoint, Operation};
 use rusqlite::types::Value;
-use rusqlite::{params, params_from_iter, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
+use rusqlite::{
+    params, params_from_iter, Connection, OpenFlags, OptionalExtension, TransactionBehavior,
+};
 
 use super::{change_from_row, schema, CHANGE_COLUMNS, CHANGE_JOINS};
 use crate::config::SqliteConfig;
@@ -44,7 +46,9 @@ impl SqliteQueries {
     fn connect(&self) -> Result<Connection> {
         let conn = Connection::open_with_flags(
             &self.path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                | OpenFlags::SQLITE_OPEN_URI,
         )?;
         schema::configure(&conn, self.fsync_every_commit)?;
         schema::check_version(&conn)?;
@@ -89,7 +93,9 @@ fn seq_bounds(conn: &Connection, table_id: i64, range: &TimeRange) -> Result<Opt
             "SELECT min(min_seq), max(max_seq) FROM rollups
              WHERE table_id = ?1 AND minute >= ?2 AND minute < ?3",
         )?
-        .query_row(params![table_id, first, last], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        .query_row(params![table_id, first, last], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
     Ok(lo.zip(hi))
 }
 
@@ -109,10 +115,16 @@ impl Filter {
 
     fn time(&mut self, range: &TimeRange) {
         if let Some(s) = range.start {
-            self.and(&format!("c.ts >= ?{}", self.params.len() + 1), [Value::Integer(s.into())]);
+            self.and(
+                &format!("c.ts >= ?{}", self.params.len() + 1),
+                [Value::Integer(s.into())],
+            );
         }
         if let Some(e) = range.end {
-            self.and(&format!("c.ts < ?{}", self.params.len() + 1), [Value::Integer(e.into())]);
+            self.and(
+                &format!("c.ts < ?{}", self.params.len() + 1),
+                [Value::Integer(e.into())],
+            );
         }
     }
 
@@ -151,14 +163,25 @@ fn order_sql(order: Order) -> &'static str {
 
 /// Runs a change query that selects `limit + 1` rows and turns the extra
 /// row into the next cursor.
-fn change_page(conn: &Connection, sql: &str, params: &[Value], limit: u32) -> Result<Page<StoredChange>> {
+fn change_page(
+    conn: &Connection,
+    sql: &str,
+    params: &[Value],
+    limit: u32,
+) -> Result<Page<StoredChange>> {
+    Ok(paginate(fetch_changes(conn, sql, params)?, limit, |c| {
+        c.seq
+    }))
+}
+
+fn fetch_changes(conn: &Connection, sql: &str, params: &[Value]) -> Result<Vec<StoredChange>> {
     let mut stmt = conn.prepare_cached(sql)?;
     let mut rows = stmt.query(params_from_iter(params.iter()))?;
     let mut items = Vec::new();
     while let Some(r) = rows.next()? {
         items.push(change_from_row(r)?);
     }
-    Ok(paginate(items, limit, |c| c.seq))
+    Ok(items)
 }
 
 fn paginate<T>(mut items: Vec<T>, limit: u32, seq: impl Fn(&T) -> i64) -> Page<T> {
@@ -172,7 +195,12 @@ fn paginate<T>(mut items: Vec<T>, limit: u32, seq: impl Fn(&T) -> i64) -> Page<T
     Page { items, next }
 }
 
-fn rollup_rows(conn: &Connection, table_ids: &[i64], range: &TimeRange, width: i64) -> Result<Vec<(i64, i64, i64)>> {
+fn rollup_rows(
+    conn: &Connection,
+    table_ids: &[i64],
+    range: &TimeRange,
+    width: i64,
+) -> Result<Vec<(i64, i64, i64)>> {
     let (first, last) = range.minutes();
     let mut stmt = conn.prepare_cached(
         "SELECT (minute / ?4) * ?4, op, sum(n) FROM rollups
@@ -180,7 +208,9 @@ fn rollup_rows(conn: &Connection, table_ids: &[i64], range: &TimeRange, width: i
     )?;
     let mut out = Vec::new();
     for id in table_ids {
-        let rows = stmt.query_map(params![id, first, last, width], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        let rows = stmt.query_map(params![id, first, last, width], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?;
         for row in rows {
             out.push(row?);
         }
@@ -196,7 +226,12 @@ impl QueryStore for SqliteQueries {
     fn tables(&self) -> Result<Vec<TableRef>> {
         self.with_conn(|conn| {
             let mut stmt = conn.prepare_cached("SELECT db, name FROM tables ORDER BY db, name")?;
-            let rows = stmt.query_map([], |r| Ok(TableRef::new(r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+            let rows = stmt.query_map([], |r| {
+                Ok(TableRef::new(
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                ))
+            })?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })
     }
@@ -207,7 +242,10 @@ impl QueryStore for SqliteQueries {
         self.with_conn(|conn| {
             let tid = require_table(conn, &q.database, &q.table)?;
             let Some((lo, hi)) = seq_bounds(conn, tid, &q.range)? else {
-                return Ok(Page { items: vec![], next: None });
+                return Ok(Page {
+                    items: vec![],
+                    next: None,
+                });
             };
             let mut f = Filter::default();
             f.params.push(Value::Integer(tid));
@@ -330,33 +368,53 @@ impl QueryStore for SqliteQueries {
                     .query_map([], |r| r.get(0))?
                     .collect::<rusqlite::Result<Vec<i64>>>()?,
             };
-            util::trend_from_rollups(rollup_rows(conn, &ids, &q.range, q.bucket.minutes())?, q.bucket)
+            util::trend_from_rollups(
+                rollup_rows(conn, &ids, &q.range, q.bucket.minutes())?,
+                q.bucket,
+            )
         })
     }
 
     fn search(&self, q: &SearchQuery) -> Result<Page<StoredChange>> {
         let limit = check_limit(q.limit)?;
-        let fts = util::fts5_query(&q.text)?;
+        let plan = util::fts5_plan(&q.text)?;
         self.with_conn(|conn| {
             if !schema::has_fts(conn)? {
                 return Err(StoreError::invalid("q", "full-text search is disabled for this store"));
             }
-            let mut f = Filter::default();
-            f.params.push(Value::Text(fts));
-            if let Some(t) = &q.table {
-                let tid = require_table(conn, &t.database, &t.table)?;
-                let p = f.next();
-                f.and(&format!("c.table_id = {p}"), [Value::Integer(tid)]);
+            let table = match &q.table {
+                Some(t) => Some(require_table(conn, &t.database, &t.table)?),
+                None => None,
+            };
+            // Candidates newest first, in rounds, until the page is full:
+            // multi-token words are checked on the rows themselves.
+            let round = i64::from(limit).max(64) + 1;
+            let mut cursor = q.cursor;
+            let mut items = Vec::new();
+            loop {
+                let mut f = Filter::default();
+                f.params.push(Value::Text(plan.expression.clone()));
+                if let Some(tid) = table {
+                    let p = f.next();
+                    f.and(&format!("c.table_id = {p}"), [Value::Integer(tid)]);
+                }
+                f.seq_window("x.rowid", i64::MIN, i64::MAX, Order::Desc, cursor);
+                f.params.push(Value::Integer(round));
+                let sql = format!(
+                    "SELECT {CHANGE_COLUMNS} FROM changes_fts x JOIN changes c ON c.id = x.rowid {CHANGE_JOINS}
+                     WHERE changes_fts MATCH ?1 {} ORDER BY x.rowid DESC LIMIT ?{}",
+                    f.sql,
+                    f.params.len()
+                );
+                let batch = fetch_changes(conn, &sql, &f.params)?;
+                let exhausted = (batch.len() as i64) < round;
+                cursor = batch.last().map(|c| c.seq).or(cursor);
+                items.extend(batch.into_iter().filter(|c| plan.accepts(&c.record)));
+                if exhausted || items.len() > limit as usize {
+                    break;
+                }
             }
-            f.seq_window("x.rowid", i64::MIN, i64::MAX, Order::Desc, q.cursor);
-            f.params.push(Value::Integer(i64::from(limit) + 1));
-            let sql = format!(
-                "SELECT {CHANGE_COLUMNS} FROM changes_fts x JOIN changes c ON c.id = x.rowid {CHANGE_JOINS}
-                 WHERE changes_fts MATCH ?1 {} ORDER BY x.rowid DESC LIMIT ?{}",
-                f.sql,
-                f.params.len()
-            );
-            change_page(conn, &sql, &f.params, limit)
+            Ok(paginate(items, limit, |c| c.seq))
         })
     }
 
@@ -410,7 +468,10 @@ impl QueryStore for SqliteQueries {
                 let (a, b) = (f.params.len() + 1, f.params.len() + 2);
                 f.and(
                     &format!("db = ?{a} AND tbl = ?{b}"),
-                    [Value::Text(t.database.clone()), Value::Text(t.table.clone())],
+                    [
+                        Value::Text(t.database.clone()),
+                        Value::Text(t.table.clone()),
+                    ],
                 );
             }
             if let Some(n) = &q.name {
@@ -449,7 +510,13 @@ impl QueryStore for SqliteQueries {
         })
     }
 
-    fn row_as_of(&self, database: &str, table: &str, primary_key: &str, at: u32) -> Result<RowAsOf> {
+    fn row_as_of(
+        &self,
+        database: &str,
+        table: &str,
+        primary_key: &str,
+        at: u32,
+    ) -> Result<RowAsOf> {
         let mut history = Vec::new();
         let mut q = RowHistoryQuery::new(database, table, primary_key);
         q.range.end = at.checked_add(1);
@@ -473,7 +540,12 @@ impl QueryStore for SqliteQueries {
         let probe = self.with_conn(|conn| {
             let cp = super::read_checkpoint(conn)?;
             let total = schema::meta(conn, "total_changes")?;
-            Ok((cp, total))
+            let backlog = if schema::has_fts(conn)? {
+                Some(schema::meta(conn, "next_seq")? - 1 - schema::meta(conn, "fts_through")?)
+            } else {
+                None
+            };
+            Ok((cp, total, backlog))
         });
         let size = ["", "-wal"]
             .iter()
@@ -484,7 +556,7 @@ impl QueryStore for SqliteQueries {
             })
             .sum();
         match probe {
-            Ok((checkpoint, total)) => StoreHealth {
+            Ok((checkpoint, total, backlog)) => StoreHealth {
                 name: self.name.clone(),
                 backend: "sqlite".into(),
                 ok: true,
@@ -492,6 +564,7 @@ impl QueryStore for SqliteQueries {
                 checkpoint,
                 changes: u64::try_from(total).ok(),
                 size_bytes: Some(size),
+                search_backlog: backlog.and_then(|b| u64::try_from(b).ok()),
             },
             Err(e) => StoreHealth {
                 name: self.name.clone(),
@@ -501,6 +574,7 @@ impl QueryStore for SqliteQueries {
                 checkpoint: None,
                 changes: None,
                 size_bytes: Some(size),
+                search_backlog: None,
             },
         }
     }
@@ -582,7 +656,13 @@ fn purge_chunk(
             last = Some(id);
             let ts: i64 = r.get(1)?;
             if ts < cutoff_ts {
-                victims.push((id, ts, r.get::<_, i64>(2)?, r.get::<_, Option<i64>>(3)?, r.get::<_, Option<String>>(4)?));
+                victims.push((
+                    id,
+                    ts,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, Option<i64>>(3)?,
+                    r.get::<_, Option<String>>(4)?,
+                ));
             }
         }
     }
@@ -620,14 +700,17 @@ fn purge_chunk(
         let mut dec = tx.prepare_cached(
             "UPDATE rollups SET n = n - ?4 WHERE table_id = ?1 AND minute = ?2 AND op = ?3",
         )?;
-        let mut drop_empty =
-            tx.prepare_cached("DELETE FROM rollups WHERE table_id = ?1 AND minute = ?2 AND op = ?3 AND n <= 0")?;
+        let mut drop_empty = tx.prepare_cached(
+            "DELETE FROM rollups WHERE table_id = ?1 AND minute = ?2 AND op = ?3 AND n <= 0",
+        )?;
         for ((minute, op), n) in &rollup_delta {
             dec.execute(params![tid, minute, op, n])?;
             rollups_removed += drop_empty.execute(params![tid, minute, op])? as u64;
         }
-        let mut unref = tx.prepare_cached("UPDATE statements SET refs = refs - ?2 WHERE id = ?1")?;
-        let mut drop_stmt = tx.prepare_cached("DELETE FROM statements WHERE id = ?1 AND refs <= 0")?;
+        let mut unref =
+            tx.prepare_cached("UPDATE statements SET refs = refs - ?2 WHERE id = ?1")?;
+        let mut drop_stmt =
+            tx.prepare_cached("DELETE FROM statements WHERE id = ?1 AND refs <= 0")?;
         for (s, n) in &stmt_delta {
             unref.execute(params![s, n])?;
             drop_stmt.execute([s])?;
@@ -647,7 +730,9 @@ fn purge_chunk(
 
 fn column_item(change: StoredChange, column: &str) -> ColumnChangeItem {
     let rec = change.record;
-    let pick = |img: &Option<serde_json::Map<String, serde_json::Value>>| img.as_ref().and_then(|m| m.get(column).cloned());
+    let pick = |img: &Option<serde_json::Map<String, serde_json::Value>>| {
+        img.as_ref().and_then(|m| m.get(column).cloned())
+    };
     ColumnChangeItem {
         seq: change.seq,
         id: rec.key.id(),
@@ -658,4 +743,3 @@ fn column_item(change: StoredChange, column: &str) -> ColumnChangeItem {
         primary_key: rec.primary_key,
     }
 }
-

@@ -131,25 +131,39 @@ pub(crate) fn create(conn: &Connection, full_text: bool, tokenizer: FtsTokenizer
             FtsTokenizer::Unicode61 => "unicode61 remove_diacritics 2",
             FtsTokenizer::Trigram => "trigram",
         };
-        let extra = std::env::var("FTS_EXTRA").unwrap_or_default();
+
         // Contentless: the text lives only in the index (values are in
         // `changes`); contentless_delete lets purge remove entries by rowid.
+        // detail=none keeps only which rows hold a token (no positions):
+        // about a third cheaper to maintain; phrases are checked on the
+        // candidate rows instead (see `SqliteQueries::search`). Merging 16
+        // segments at a time (the most allowed) trades a little query
+        // speed for ingest.
+        let fresh = !has_fts(conn)?;
         conn.execute_batch(&format!(
             "CREATE VIRTUAL TABLE IF NOT EXISTS changes_fts USING fts5(
-                 body, content='', contentless_delete=1, tokenize='{tok}'{extra});"
+                 body, content='', contentless_delete=1, detail=none, tokenize='{tok}');"
         ))?;
-        if let Ok(am) = std::env::var("FTS_AUTOMERGE") {
-            conn.execute_batch(&format!("INSERT INTO changes_fts (changes_fts, rank) VALUES ('automerge', {am});"))?;
+        if fresh {
+            conn.execute_batch(
+                "INSERT INTO changes_fts (changes_fts, rank) VALUES ('automerge', 16);",
+            )?;
         }
     }
     conn.execute(
         "INSERT INTO meta (key, value) VALUES ('layout_version', ?1) ON CONFLICT (key) DO NOTHING",
         [LAYOUT_VERSION],
     )?;
-    for key in ["next_seq", "next_stmt", "total_changes"] {
+    // fts_through: every change with seq <= it is in the search index.
+    for (key, value) in [
+        ("next_seq", 1),
+        ("next_stmt", 1),
+        ("total_changes", 0),
+        ("fts_through", 0),
+    ] {
         conn.execute(
             "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO NOTHING",
-            rusqlite::params![key, if key == "total_changes" { 0 } else { 1 }],
+            rusqlite::params![key, value],
         )?;
     }
     check_version(conn)
@@ -157,7 +171,11 @@ pub(crate) fn create(conn: &Connection, full_text: bool, tokenizer: FtsTokenizer
 
 pub(crate) fn check_version(conn: &Connection) -> Result<()> {
     let version: i64 = conn
-        .query_row("SELECT value FROM meta WHERE key = 'layout_version'", [], |r| r.get(0))
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'layout_version'",
+            [],
+            |r| r.get(0),
+        )
         .map_err(|e| StoreError::Layout(format!("not a binlog-analyzer store ({e})")))?;
     if version != LAYOUT_VERSION {
         return Err(StoreError::Layout(format!(

@@ -19,6 +19,7 @@ pub struct SqliteStore {
     name: String,
     path: PathBuf,
     full_text: bool,
+    defer_full_text: bool,
     ids: Interned,
 }
 
@@ -53,6 +54,9 @@ impl SqliteStore {
         })?;
         let path = config.path();
         let conn = Connection::open(&path)?;
+        // Larger pages: fewer b-tree splits for rows of a few hundred bytes.
+        // Only takes effect when the file is new.
+        conn.pragma_update(None, "page_size", 16_384)?;
         schema::configure(&conn, config.fsync_every_commit)?;
         // Fewer, larger WAL checkpoints: ingest commits big transactions.
         conn.pragma_update(None, "wal_autocheckpoint", 8192)?;
@@ -63,6 +67,7 @@ impl SqliteStore {
             name: format!("sqlite:{}", path.display()),
             path,
             full_text,
+            defer_full_text: config.defer_full_text,
             ids: Interned::default(),
         };
         store.reload()?;
@@ -88,11 +93,22 @@ impl SqliteStore {
         Ok(())
     }
 
-    fn write(&mut self, records: &[ChangeRecord], alerts: &[Alert], cp: &Checkpoint) -> Result<WriteOutcome> {
+    fn write(
+        &mut self,
+        records: &[ChangeRecord],
+        alerts: &[Alert],
+        cp: &Checkpoint,
+    ) -> Result<WriteOutcome> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let ids = &mut self.ids;
+        let first_seq = ids.next_seq;
+        // Index inline only when the index is complete up to here, so no
+        // change is ever indexed twice (the backlog is `maintain`'s job).
+        let index_inline = self.full_text
+            && !self.defer_full_text
+            && schema::meta(&tx, "fts_through")? == first_seq - 1;
         let mut outcome = WriteOutcome::default();
         let mut rollups = RollupDelta::default();
         let mut stmt_refs: HashMap<i64, i64> = HashMap::new();
@@ -103,7 +119,7 @@ impl SqliteStore {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
                  ON CONFLICT (file_id, event_pos, row_index) DO NOTHING",
             )?;
-            let mut insert_fts = if self.full_text {
+            let mut insert_fts = if index_inline {
                 Some(tx.prepare_cached("INSERT INTO changes_fts (rowid, body) VALUES (?1, ?2)")?)
             } else {
                 None
@@ -111,13 +127,18 @@ impl SqliteStore {
             let mut insert_stmt = tx.prepare_cached(
                 "INSERT INTO statements (id, gtid, xid, query, refs) VALUES (?1, ?2, ?3, ?4, 0)",
             )?;
-            let mut insert_tag =
-                tx.prepare_cached("INSERT OR IGNORE INTO change_tags (rule_id, change_id) VALUES (?1, ?2)")?;
+            let mut insert_tag = tx.prepare_cached(
+                "INSERT OR IGNORE INTO change_tags (rule_id, change_id) VALUES (?1, ?2)",
+            )?;
             for rec in records {
                 let file_id = ids.file_id(&tx, &rec.key.binlog_file)?;
                 let table_id = ids.table_id(&tx, &rec.database, &rec.table)?;
-                let event_pos = i64::try_from(rec.key.event_pos)
-                    .map_err(|_| StoreError::invalid("record", format!("event position {} out of range", rec.key.event_pos)))?;
+                let event_pos = i64::try_from(rec.key.event_pos).map_err(|_| {
+                    StoreError::invalid(
+                        "record",
+                        format!("event position {} out of range", rec.key.event_pos),
+                    )
+                })?;
                 let seq = ids.next_seq;
                 let (stmt_id, new_stmt) = ids.statement_for(rec);
                 let op = op_code(rec.operation);
@@ -132,10 +153,24 @@ impl SqliteStore {
                     stmt_id,
                     rec.primary_key_text(),
                     serde_json::to_string(&rec.primary_key)?,
-                    rec.old_data.as_ref().map(serde_json::to_string).transpose()?,
-                    rec.new_data.as_ref().map(serde_json::to_string).transpose()?,
-                    if rec.changes.is_empty() { None } else { Some(serde_json::to_string(&rec.changes)?) },
-                    if rec.tags.is_empty() { None } else { Some(serde_json::to_string(&rec.tags)?) },
+                    rec.old_data
+                        .as_ref()
+                        .map(serde_json::to_string)
+                        .transpose()?,
+                    rec.new_data
+                        .as_ref()
+                        .map(serde_json::to_string)
+                        .transpose()?,
+                    if rec.changes.is_empty() {
+                        None
+                    } else {
+                        Some(serde_json::to_string(&rec.changes)?)
+                    },
+                    if rec.tags.is_empty() {
+                        None
+                    } else {
+                        Some(serde_json::to_string(&rec.tags)?)
+                    },
                 ])?;
                 if inserted == 0 {
                     outcome.skipped += 1;
@@ -173,7 +208,8 @@ impl SqliteStore {
         }
         upsert_rollups(&tx, &rollups)?;
         {
-            let mut refs = tx.prepare_cached("UPDATE statements SET refs = refs + ?2 WHERE id = ?1")?;
+            let mut refs =
+                tx.prepare_cached("UPDATE statements SET refs = refs + ?2 WHERE id = ?1")?;
             for (id, n) in &stmt_refs {
                 refs.execute(params![id, n])?;
             }
@@ -198,6 +234,9 @@ impl SqliteStore {
             let mut set_meta = tx.prepare_cached("UPDATE meta SET value = ?2 WHERE key = ?1")?;
             set_meta.execute(params!["next_seq", ids.next_seq])?;
             set_meta.execute(params!["next_stmt", ids.next_stmt])?;
+            if index_inline {
+                set_meta.execute(params!["fts_through", ids.next_seq - 1])?;
+            }
             tx.prepare_cached("UPDATE meta SET value = value + ?1 WHERE key = 'total_changes'")?
                 .execute([outcome.inserted as i64])?;
             tx.prepare_cached(
@@ -209,7 +248,8 @@ impl SqliteStore {
             )?
             .execute(params![
                 cp.binlog_file,
-                i64::try_from(cp.binlog_pos).map_err(|_| StoreError::invalid("checkpoint", "position out of range"))?,
+                i64::try_from(cp.binlog_pos)
+                    .map_err(|_| StoreError::invalid("checkpoint", "position out of range"))?,
                 cp.gtid_set
             ])?;
         }
@@ -235,8 +275,10 @@ impl Interned {
         if let Some(id) = self.tables.get(db).and_then(|t| t.get(table)) {
             return Ok(*id);
         }
-        conn.prepare_cached("INSERT INTO tables (db, name) VALUES (?1, ?2) ON CONFLICT DO NOTHING")?
-            .execute(params![db, table])?;
+        conn.prepare_cached(
+            "INSERT INTO tables (db, name) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+        )?
+        .execute(params![db, table])?;
         let id: i64 = conn
             .prepare_cached("SELECT id FROM tables WHERE db = ?1 AND name = ?2")?
             .query_row(params![db, table], |r| r.get(0))?;
@@ -272,15 +314,19 @@ impl Interned {
             return (None, false);
         }
         match &self.last_stmt {
-            Some(s) if s.gtid == rec.gtid && s.xid == rec.xid && s.query == rec.query => (Some(s.id), false),
+            Some(s) if s.gtid == rec.gtid && s.xid == rec.xid && s.query == rec.query => {
+                (Some(s.id), false)
+            }
             _ => (Some(self.next_stmt), true),
         }
     }
 }
 
 fn intern(conn: &Connection, table: &str, name: &str) -> Result<i64> {
-    conn.prepare_cached(&format!("INSERT INTO {table} (name) VALUES (?1) ON CONFLICT DO NOTHING"))?
-        .execute([name])?;
+    conn.prepare_cached(&format!(
+        "INSERT INTO {table} (name) VALUES (?1) ON CONFLICT DO NOTHING"
+    ))?
+    .execute([name])?;
     Ok(conn
         .prepare_cached(&format!("SELECT id FROM {table} WHERE name = ?1"))?
         .query_row([name], |r| r.get(0))?)
@@ -295,19 +341,23 @@ impl Store for SqliteStore {
         super::read_checkpoint(&self.conn)
     }
 
-    fn write_batch(&mut self, records: &[ChangeRecord], alerts: &[Alert], checkpoint: &Checkpoint) -> Result<WriteOutcome> {
+    fn write_batch(
+        &mut self,
+        records: &[ChangeRecord],
+        alerts: &[Alert],
+        checkpoint: &Checkpoint,
+    ) -> Result<WriteOutcome> {
         let result = self.write(records, alerts, checkpoint);
         if result.is_err() {
             // The transaction rolled back: forget names and counters taken in it.
-            if let Err(e) = self.reload() {
-                return Err(e);
-            }
+            self.reload()?;
         }
         result
     }
 
     fn save_schema(&mut self, at: &SchemaPosition, document: &str) -> Result<()> {
-        let pos = i64::try_from(at.binlog_pos).map_err(|_| StoreError::invalid("position", "out of range"))?;
+        let pos = i64::try_from(at.binlog_pos)
+            .map_err(|_| StoreError::invalid("position", "out of range"))?;
         self.conn.execute(
             "INSERT INTO schema_history (file, pos, document) VALUES (?1, ?2, ?3)
              ON CONFLICT (file, pos) DO UPDATE SET document = excluded.document",
@@ -318,6 +368,56 @@ impl Store for SqliteStore {
 
     fn schema_at(&mut self, at: &SchemaPosition) -> Result<Option<SchemaSnapshot>> {
         super::schema_at(&self.conn, at)
+    }
+
+    /// Indexes up to `budget` changes of the search backlog (one
+    /// transaction); returns how many.
+    fn maintain(&mut self, budget: usize) -> Result<usize> {
+        if !self.full_text || budget == 0 {
+            return Ok(0);
+        }
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let through = schema::meta(&tx, "fts_through")?;
+        let mut done = 0;
+        let mut last = through;
+        {
+            let mut scan = tx.prepare_cached(
+                "SELECT id, pk, old_data, new_data FROM changes WHERE id > ?1 ORDER BY id LIMIT ?2",
+            )?;
+            let mut insert =
+                tx.prepare_cached("INSERT INTO changes_fts (rowid, body) VALUES (?1, ?2)")?;
+            let mut rows = scan.query(params![through, budget as i64])?;
+            let parse =
+                |t: Option<String>| -> Result<Option<serde_json::Map<String, serde_json::Value>>> {
+                    Ok(t.map(|t| serde_json::from_str(&t)).transpose()?)
+                };
+            while let Some(r) = rows.next()? {
+                let id: i64 = r.get(0)?;
+                let pk = parse(r.get(1)?)?.unwrap_or_default();
+                let old = parse(r.get(2)?)?;
+                let new = parse(r.get(3)?)?;
+                insert.execute(params![
+                    id,
+                    util::search_text_of(old.as_ref(), new.as_ref(), &pk)
+                ])?;
+                last = id;
+                done += 1;
+            }
+        }
+        // Past the last row looked at, or everything when none is left.
+        let through = if done < budget {
+            self.ids.next_seq - 1
+        } else {
+            last
+        };
+        tx.execute(
+            "UPDATE meta SET value = ?1 WHERE key = 'fts_through'",
+            [through],
+        )?;
+        tx.commit()?;
+        Ok(done)
     }
 }
 

@@ -86,17 +86,60 @@ impl Fixture {
     pub fn new() -> Fixture {
         use Operation::*;
         let alice0 = json!({"id": 1, "username": "alice", "email": "alice@old.example.com", "status": "inactive"});
-        let alice1 = json!({"id": 1, "username": "alice", "email": "alice@example.com", "status": "active"});
-        let bob0 = json!({"id": 2, "username": "bob", "email": "bob@example.com", "status": "active"});
-        let bob1 = json!({"id": 2, "username": "bobby", "email": "bob@example.com", "status": "active"});
-        let r1 = rec(F1, 100, 0, T0, Insert, "users", json!({"id": 1}), None, Some(alice0.clone()));
-        let mut r2 = rec(F1, 100, 1, T0, Insert, "users", json!({"id": 2}), None, Some(bob0.clone()));
+        let alice1 =
+            json!({"id": 1, "username": "alice", "email": "alice@example.com", "status": "active"});
+        let bob0 =
+            json!({"id": 2, "username": "bob", "email": "bob@example.com", "status": "active"});
+        let bob1 =
+            json!({"id": 2, "username": "bobby", "email": "bob@example.com", "status": "active"});
+        let r1 = rec(
+            F1,
+            100,
+            0,
+            T0,
+            Insert,
+            "users",
+            json!({"id": 1}),
+            None,
+            Some(alice0.clone()),
+        );
+        let mut r2 = rec(
+            F1,
+            100,
+            1,
+            T0,
+            Insert,
+            "users",
+            json!({"id": 2}),
+            None,
+            Some(bob0.clone()),
+        );
         // Same statement as r1: shares its statement row.
         r2.query = r1.query.clone();
         r2.gtid = r1.gtid.clone();
         r2.xid = r1.xid;
-        let r3 = rec(F1, 300, 0, T0 + 3600, Update, "users", json!({"id": 1}), Some(alice0), Some(alice1));
-        let r4 = rec(F1, 500, 0, T0 + 3660, Update, "users", json!({"id": 2}), Some(bob0), Some(bob1.clone()));
+        let r3 = rec(
+            F1,
+            300,
+            0,
+            T0 + 3600,
+            Update,
+            "users",
+            json!({"id": 1}),
+            Some(alice0),
+            Some(alice1),
+        );
+        let r4 = rec(
+            F1,
+            500,
+            0,
+            T0 + 3660,
+            Update,
+            "users",
+            json!({"id": 2}),
+            Some(bob0),
+            Some(bob1.clone()),
+        );
         let mut o1 = rec(
             F1,
             200,
@@ -121,7 +164,17 @@ impl Fixture {
             Some(json!({"id": 10, "user_id": 1, "amount": "15000.00", "status": "paid"})),
         );
         o2.tags = vec!["order_status_change".into()];
-        let r5 = rec(F2, 120, 0, T0 + DAY, Delete, "users", json!({"id": 2}), Some(bob1), None);
+        let r5 = rec(
+            F2,
+            120,
+            0,
+            T0 + DAY,
+            Delete,
+            "users",
+            json!({"id": 2}),
+            Some(bob1),
+            None,
+        );
         let alerts1 = vec![
             Alert {
                 kind: "rule".into(),
@@ -163,12 +216,18 @@ impl Fixture {
     pub fn by_key(&self, file_pos_row: (&str, u64, u32)) -> ChangeRecord {
         self.all()
             .into_iter()
-            .find(|r| r.key.binlog_file == file_pos_row.0 && r.key.event_pos == file_pos_row.1 && r.key.row_index == file_pos_row.2)
+            .find(|r| {
+                r.key.binlog_file == file_pos_row.0
+                    && r.key.event_pos == file_pos_row.1
+                    && r.key.row_index == file_pos_row.2
+            })
             .expect("fixture record")
     }
 
     pub fn write_all(&self, s: &mut dyn Store) {
-        let o = s.write_batch(&self.batch1, &self.alerts1, &self.cp1).unwrap();
+        let o = s
+            .write_batch(&self.batch1, &self.alerts1, &self.cp1)
+            .unwrap();
         assert_eq!((o.inserted, o.skipped, o.alerts_inserted), (6, 0, 2));
         let o = s.write_batch(&self.batch2, &[], &self.cp2).unwrap();
         assert_eq!((o.inserted, o.skipped), (1, 0));
@@ -193,7 +252,10 @@ pub fn check_queries(q: &dyn QueryStore, fx: &Fixture) {
     // Tables.
     assert_eq!(
         q.tables().unwrap(),
-        vec![TableRef::new("ecommerce", "orders"), TableRef::new("ecommerce", "users")]
+        vec![
+            TableRef::new("ecommerce", "orders"),
+            TableRef::new("ecommerce", "users")
+        ]
     );
 
     // Changes of a table: all, by operation, by time, paged both ways.
@@ -203,7 +265,13 @@ pub fn check_queries(q: &dyn QueryStore, fx: &Fixture) {
     assert_eq!(all.next, None);
     // Records come back exactly as written.
     for c in &all.items {
-        assert_eq!(c.record, fx.all().into_iter().find(|r| r.id() == c.record.id()).unwrap());
+        assert_eq!(
+            c.record,
+            fx.all()
+                .into_iter()
+                .find(|r| r.id() == c.record.id())
+                .unwrap()
+        );
     }
     cq.operations = vec![Update];
     assert_eq!(ids(&q.changes(&cq).unwrap()), [R3, R4]);
@@ -238,12 +306,18 @@ pub fn check_queries(q: &dyn QueryStore, fx: &Fixture) {
     assert_eq!(ids(&q.changes(&cq).unwrap()), [R3, R2]);
     // Bad parameters and unknown tables are errors naming them.
     cq.limit = 0;
-    assert!(matches!(q.changes(&cq), Err(StoreError::InvalidArgument { param: "limit", .. })));
+    assert!(matches!(
+        q.changes(&cq),
+        Err(StoreError::InvalidArgument { param: "limit", .. })
+    ));
     let bad_range = ChangesQuery {
         range: TimeRange::between(10, 5),
         ..ChangesQuery::new("ecommerce", "users")
     };
-    assert!(matches!(q.changes(&bad_range), Err(StoreError::InvalidArgument { .. })));
+    assert!(matches!(
+        q.changes(&bad_range),
+        Err(StoreError::InvalidArgument { .. })
+    ));
     assert!(matches!(
         q.changes(&ChangesQuery::new("ecommerce", "nope")),
         Err(StoreError::UnknownTable { .. })
@@ -257,7 +331,9 @@ pub fn check_queries(q: &dyn QueryStore, fx: &Fixture) {
     assert_eq!(q.change_by_key(&missing).unwrap(), None);
 
     // Row history, and the update diffs of one row.
-    let hist = q.row_history(&RowHistoryQuery::new("ecommerce", "users", "2")).unwrap();
+    let hist = q
+        .row_history(&RowHistoryQuery::new("ecommerce", "users", "2"))
+        .unwrap();
     assert_eq!(ids(&hist), [R2, R4, R5]);
     let mut upd = RowHistoryQuery::new("ecommerce", "users", "2");
     upd.operations = vec![Update];
@@ -274,10 +350,16 @@ pub fn check_queries(q: &dyn QueryStore, fx: &Fixture) {
     assert_eq!(ids(&h1), [R5]);
     paged.cursor = h1.next;
     assert_eq!(ids(&q.row_history(&paged).unwrap()), [R4]);
-    assert!(q.row_history(&RowHistoryQuery::new("ecommerce", "users", "99")).unwrap().items.is_empty());
+    assert!(q
+        .row_history(&RowHistoryQuery::new("ecommerce", "users", "99"))
+        .unwrap()
+        .items
+        .is_empty());
 
     // Changes of one column (the seed's audit example).
-    let st = q.column_changes(&ColumnChangesQuery::new("ecommerce", "users", "status")).unwrap();
+    let st = q
+        .column_changes(&ColumnChangesQuery::new("ecommerce", "users", "status"))
+        .unwrap();
     let got: Vec<(String, Operation, Option<Json>, Option<Json>)> = st
         .items
         .iter()
@@ -288,7 +370,12 @@ pub fn check_queries(q: &dyn QueryStore, fx: &Fixture) {
         vec![
             (R1.to_string(), Insert, None, Some(json!("inactive"))),
             (R2.to_string(), Insert, None, Some(json!("active"))),
-            (R3.to_string(), Update, Some(json!("inactive")), Some(json!("active"))),
+            (
+                R3.to_string(),
+                Update,
+                Some(json!("inactive")),
+                Some(json!("active"))
+            ),
             (R5.to_string(), Delete, Some(json!("active")), None),
         ]
     );
@@ -296,14 +383,22 @@ pub fn check_queries(q: &dyn QueryStore, fx: &Fixture) {
     let mut uname = ColumnChangesQuery::new("ecommerce", "users", "username");
     uname.range = TimeRange::between(T0 + 60, T0 + DAY);
     let un = q.column_changes(&uname).unwrap();
-    assert_eq!(un.items.iter().map(|i| i.id.as_str()).collect::<Vec<_>>(), [R4]);
+    assert_eq!(
+        un.items.iter().map(|i| i.id.as_str()).collect::<Vec<_>>(),
+        [R4]
+    );
     assert!(matches!(
         q.column_changes(&ColumnChangesQuery::new("ecommerce", "users", "a\"b")),
-        Err(StoreError::InvalidArgument { param: "column", .. })
+        Err(StoreError::InvalidArgument {
+            param: "column",
+            ..
+        })
     ));
 
     // Stats from rollups.
-    let stats = q.table_stats("ecommerce", "users", TimeRange::all()).unwrap();
+    let stats = q
+        .table_stats("ecommerce", "users", TimeRange::all())
+        .unwrap();
     assert_eq!(stats.total_changes, 5);
     assert_eq!(
         stats.operations,
@@ -337,14 +432,32 @@ pub fn check_queries(q: &dyn QueryStore, fx: &Fixture) {
         ]
     );
     assert_eq!(stats.hourly.len(), 24);
-    let hours: Vec<(u8, u64)> = stats.hourly.iter().filter(|h| h.count > 0).map(|h| (h.hour, h.count)).collect();
+    let hours: Vec<(u8, u64)> = stats
+        .hourly
+        .iter()
+        .filter(|h| h.count > 0)
+        .map(|h| (h.hour, h.count))
+        .collect();
     assert_eq!(hours, [(10, 3), (11, 2)]);
     let day1 = q
-        .table_stats("ecommerce", "users", TimeRange::between(T0 - 1800, T0 - 1800 + DAY))
+        .table_stats(
+            "ecommerce",
+            "users",
+            TimeRange::between(T0 - 1800, T0 - 1800 + DAY),
+        )
         .unwrap();
     assert_eq!(day1.total_changes, 4);
-    let orders = q.table_stats("ecommerce", "orders", TimeRange::all()).unwrap();
-    assert_eq!((orders.total_changes, orders.operations.insert, orders.operations.update), (2, 1, 1));
+    let orders = q
+        .table_stats("ecommerce", "orders", TimeRange::all())
+        .unwrap();
+    assert_eq!(
+        (
+            orders.total_changes,
+            orders.operations.insert,
+            orders.operations.update
+        ),
+        (2, 1, 1)
+    );
     assert!(matches!(
         q.table_stats("nope", "users", TimeRange::all()),
         Err(StoreError::UnknownTable { .. })
@@ -395,7 +508,10 @@ pub fn check_queries(q: &dyn QueryStore, fx: &Fixture) {
             bucket: Bucket::Minute,
         })
         .unwrap();
-    let summary: Vec<(u32, u64)> = minutes.iter().map(|p| (p.start - T0, p.counts.total())).collect();
+    let summary: Vec<(u32, u64)> = minutes
+        .iter()
+        .map(|p| (p.start - T0, p.counts.total()))
+        .collect();
     assert_eq!(summary, [(0, 2), (120, 1), (3600, 1), (3660, 1)]);
     let daily = q
         .trend(&TrendQuery {
@@ -422,9 +538,19 @@ pub fn check_queries(q: &dyn QueryStore, fx: &Fixture) {
     };
     assert_eq!(search("bobby", None), [R5, R4]);
     assert_eq!(search("alice", None), [R3, R1]);
+    // A word of several tokens matches them adjacent, not scattered
+    // (r1 has alice@old.example.com).
+    assert_eq!(search("alice@example.com", None), [R3]);
+    assert_eq!(search("ALICE@OLD.example.com", None), [R3, R1]);
     assert_eq!(search("paid", None), [O2]);
-    assert_eq!(search("15000.00", Some(TableRef::new("ecommerce", "orders"))), [O2, O1]);
-    assert_eq!(search("alice", Some(TableRef::new("ecommerce", "orders"))), Vec::<String>::new());
+    assert_eq!(
+        search("15000.00", Some(TableRef::new("ecommerce", "orders"))),
+        [O2, O1]
+    );
+    assert_eq!(
+        search("alice", Some(TableRef::new("ecommerce", "orders"))),
+        Vec::<String>::new()
+    );
     assert!(search("nobodyhere", None).is_empty());
     let mut paged = SearchQuery {
         text: "bob*".into(),
@@ -461,7 +587,11 @@ pub fn check_queries(q: &dyn QueryStore, fx: &Fixture) {
     // Alerts, newest first.
     let alerts = q.alerts(&AlertQuery::default()).unwrap();
     assert_eq!(
-        alerts.items.iter().map(|a| a.alert.clone()).collect::<Vec<_>>(),
+        alerts
+            .items
+            .iter()
+            .map(|a| a.alert.clone())
+            .collect::<Vec<_>>(),
         fx.alerts1.iter().rev().cloned().collect::<Vec<_>>()
     );
     let only = q
@@ -525,12 +655,31 @@ pub fn check_queries(q: &dyn QueryStore, fx: &Fixture) {
 pub fn check_after_purge(q: &dyn QueryStore, report: PurgeReport) {
     assert_eq!(report.changes, 6);
     assert_eq!(report.alerts, 2);
-    assert_eq!(ids(&q.changes(&ChangesQuery::new("ecommerce", "users")).unwrap()), [R5]);
-    assert!(q.changes(&ChangesQuery::new("ecommerce", "orders")).unwrap().items.is_empty());
-    let stats = q.table_stats("ecommerce", "users", TimeRange::all()).unwrap();
+    assert_eq!(
+        ids(&q.changes(&ChangesQuery::new("ecommerce", "users")).unwrap()),
+        [R5]
+    );
+    assert!(q
+        .changes(&ChangesQuery::new("ecommerce", "orders"))
+        .unwrap()
+        .items
+        .is_empty());
+    let stats = q
+        .table_stats("ecommerce", "users", TimeRange::all())
+        .unwrap();
     assert_eq!((stats.total_changes, stats.operations.delete), (1, 1));
-    assert_eq!(q.table_stats("ecommerce", "orders", TimeRange::all()).unwrap().total_changes, 0);
-    assert_eq!(ids(&q.row_history(&RowHistoryQuery::new("ecommerce", "users", "2")).unwrap()), [R5]);
+    assert_eq!(
+        q.table_stats("ecommerce", "orders", TimeRange::all())
+            .unwrap()
+            .total_changes,
+        0
+    );
+    assert_eq!(
+        ids(&q
+            .row_history(&RowHistoryQuery::new("ecommerce", "users", "2"))
+            .unwrap()),
+        [R5]
+    );
     let search = |t: &str| {
         ids(&q
             .search(&SearchQuery {
@@ -558,6 +707,13 @@ pub fn check_after_purge(q: &dyn QueryStore, report: PurgeReport) {
     assert!(q.alerts(&AlertQuery::default()).unwrap().items.is_empty());
     assert_eq!(q.health().changes, Some(1));
     // The statement of the surviving change is intact.
-    let r5 = &q.changes(&ChangesQuery::new("ecommerce", "users")).unwrap().items[0].record;
-    assert_eq!(r5.query.as_deref(), Some("/* stmt at 120 */ UPDATE users SET ..."));
+    let r5 = &q
+        .changes(&ChangesQuery::new("ecommerce", "users"))
+        .unwrap()
+        .items[0]
+        .record;
+    assert_eq!(
+        r5.query.as_deref(),
+        Some("/* stmt at 120 */ UPDATE users SET ...")
+    );
 }
