@@ -13,13 +13,19 @@ pub enum ChannelTarget {
     /// The log line every alert gets anyway.
     Log,
     /// Generic webhook: POST of [`Notification::webhook_payload`].
-    Webhook { url: String },
+    Webhook {
+        url: String,
+    },
     /// Slack-compatible incoming webhook: POST of
     /// [`Notification::slack_payload`].
-    Slack { url: String },
+    Slack {
+        url: String,
+    },
     Email(Box<EmailSender>),
     /// No SMS provider is built in: logged only.
-    Sms { to: Vec<String> },
+    Sms {
+        to: Vec<String>,
+    },
 }
 
 impl std::fmt::Debug for ChannelTarget {
@@ -117,8 +123,8 @@ pub fn channels_from_config(
                 let from = env(SMTP_FROM_ENV).filter(|v| !v.is_empty());
                 let settings = SmtpSettings::from_url(&smtp_url, from.as_deref())
                     .map_err(|e| err(format!("`url`: {e}")))?;
-                let sender = EmailSender::new(&settings, &ch.to, timeout)
-                    .map_err(|e| err(e.to_string()))?;
+                let sender =
+                    EmailSender::new(&settings, &ch.to, timeout).map_err(|e| err(e.to_string()))?;
                 ChannelTarget::Email(Box::new(sender))
             }
             ChannelKind::Sms => ChannelTarget::Sms { to: ch.to.clone() },
@@ -154,18 +160,33 @@ mod tests {
         );
         config.channels.insert(
             "ops-slack".into(),
-            channel(Some(ChannelKind::Slack), Some("https://hooks.example/T/B/x"), &[]),
+            channel(
+                Some(ChannelKind::Slack),
+                Some("https://hooks.example/T/B/x"),
+                &[],
+            ),
         );
         config.channels.insert(
             "email".into(),
-            channel(None, Some("smtp://127.0.0.1:2525?tls=none"), &["dba@example.com"]),
+            channel(
+                None,
+                Some("smtp://127.0.0.1:2525?tls=none"),
+                &["dba@example.com"],
+            ),
         );
-        config.channels.insert("sms".into(), channel(None, None, &["+100"]));
+        config
+            .channels
+            .insert("sms".into(), channel(None, None, &["+100"]));
         let map = channels_from_config(&config, &no_env, Duration::from_secs(1)).unwrap();
         let kinds: Vec<_> = map.iter().map(|(k, v)| (k.as_str(), v.kind())).collect();
         assert_eq!(
             kinds,
-            [("email", "email"), ("ops-slack", "slack"), ("sms", "sms"), ("webhook", "webhook")]
+            [
+                ("email", "email"),
+                ("ops-slack", "slack"),
+                ("sms", "sms"),
+                ("webhook", "webhook")
+            ]
         );
         assert!(!format!("{:?}", map["ops-slack"]).contains("hooks.example"));
     }
@@ -191,7 +212,10 @@ mod tests {
             .channels
             .insert("pager".into(), channel(None, Some("http://x"), &[]));
         let err = channels_from_config(&config, &no_env, Duration::from_secs(1)).unwrap_err();
-        assert!(err.to_string().starts_with("alerts.channels.pager"), "{err}");
+        assert!(
+            err.to_string().starts_with("alerts.channels.pager"),
+            "{err}"
+        );
         let mut config = AlertsConfig::default();
         config
             .channels

@@ -469,7 +469,8 @@ fn flush_digests(shared: &Shared, state: &mut DispatchState, force: bool) {
         limiter.suppressed = 0;
     }
     state.limiters.retain(|_, l| {
-        l.suppressed > 0 || now.saturating_duration_since(l.last) < opts.rate_refill * opts.rate_burst.max(1)
+        l.suppressed > 0
+            || now.saturating_duration_since(l.last) < opts.rate_refill * opts.rate_burst.max(1)
     });
     for d in digests {
         shared.digests.fetch_add(1, Ordering::Relaxed);
@@ -584,7 +585,9 @@ async fn run_channel(shared: Arc<Shared>, worker: Arc<ChannelWorker>) {
                 Err(e) => e,
             };
             let stopping = *shutdown.borrow();
-            if matches!(err, DeliveryError::Permanent(_)) || attempts >= opts.max_attempts || stopping
+            if matches!(err, DeliveryError::Permanent(_))
+                || attempts >= opts.max_attempts
+                || stopping
             {
                 break Err(err);
             }
@@ -642,7 +645,12 @@ async fn run_channel(shared: Arc<Shared>, worker: Arc<ChannelWorker>) {
             kind: n.kind.clone(),
             name: n.name.clone(),
             title: n.title(),
-            outcome: if error.is_none() { "delivered" } else { "failed" }.into(),
+            outcome: if error.is_none() {
+                "delivered"
+            } else {
+                "failed"
+            }
+            .into(),
             attempts,
             error,
         });
@@ -710,7 +718,10 @@ mod tests {
         let mut j = Jitter::new();
         for _ in 0..1000 {
             let d = j.apply(Duration::from_secs(10));
-            assert!(d >= Duration::from_secs(8) && d <= Duration::from_secs(12), "{d:?}");
+            assert!(
+                d >= Duration::from_secs(8) && d <= Duration::from_secs(12),
+                "{d:?}"
+            );
         }
     }
 }

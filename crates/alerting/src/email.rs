@@ -189,7 +189,9 @@ impl EmailSender {
             })
             .collect::<Result<Vec<_>, _>>()?;
         if to.is_empty() {
-            return Err(SetupError::Smtp("an email channel needs recipients (`to`)".into()));
+            return Err(SetupError::Smtp(
+                "an email channel needs recipients (`to`)".into(),
+            ));
         }
         Ok(EmailSender {
             transport: builder.build(),
@@ -242,7 +244,10 @@ mod tests {
         assert_eq!(s.username.as_deref(), Some("alerts@corp"));
         assert_eq!(s.password.as_deref(), Some("p@ss"));
         assert_eq!(s.from, "dba@example.com");
-        assert!(!format!("{s:?}").contains("p@ss"), "Debug hides the password");
+        assert!(
+            !format!("{s:?}").contains("p@ss"),
+            "Debug hides the password"
+        );
         let s = SmtpSettings::from_url("smtp://mx", Some("ops@example.com")).unwrap();
         assert_eq!((s.port, s.security), (587, SmtpSecurity::Opportunistic));
         assert_eq!(s.from, "ops@example.com");

@@ -30,7 +30,11 @@ const MAX_BODY: usize = 4096;
 
 /// POSTs `body` as JSON to `url`. A URL that cannot be called is a
 /// permanent error; connection failures and timeouts are transient.
-pub async fn post_json(url: &str, body: Vec<u8>, timeout: Duration) -> Result<Response, DeliveryError> {
+pub async fn post_json(
+    url: &str,
+    body: Vec<u8>,
+    timeout: Duration,
+) -> Result<Response, DeliveryError> {
     let uri: Uri = url
         .parse()
         .map_err(|e| DeliveryError::Permanent(format!("invalid URL: {e}")))?;
@@ -65,7 +69,10 @@ pub async fn post_json(url: &str, body: Vec<u8>, timeout: Duration) -> Result<Re
         .uri(path)
         .header(HOST, authority)
         .header(CONTENT_TYPE, "application/json")
-        .header(USER_AGENT, concat!("binlog-analyzer/", env!("CARGO_PKG_VERSION")))
+        .header(
+            USER_AGENT,
+            concat!("binlog-analyzer/", env!("CARGO_PKG_VERSION")),
+        )
         .header(CONTENT_LENGTH, body.len())
         .body(Full::new(Bytes::from(body)))
         .map_err(|e| DeliveryError::Permanent(format!("request: {e}")))?;

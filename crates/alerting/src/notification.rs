@@ -82,7 +82,12 @@ impl Notification {
     /// twice (a batch replayed after a restart) or the same threshold
     /// transition reported twice is one alert.
     pub fn dedup_key(&self) -> String {
-        let mut key = format!("{}\u{1f}{}\u{1f}{}", self.kind, self.name, self.state.as_str());
+        let mut key = format!(
+            "{}\u{1f}{}\u{1f}{}",
+            self.kind,
+            self.name,
+            self.state.as_str()
+        );
         for part in [&self.database, &self.table] {
             key.push('\u{1f}');
             key.push_str(part.as_deref().unwrap_or(""));

@@ -415,11 +415,11 @@ impl ThresholdMonitor {
 pub fn human_secs(s: u64) -> String {
     match s {
         0..=119 => format!("{s} s"),
-        _ if s % 86_400 == 0 => format!("{} d", s / 86_400),
+        _ if s.is_multiple_of(86_400) => format!("{} d", s / 86_400),
         _ if s >= 86_400 => format!("{} d {} h", s / 86_400, (s % 86_400) / 3600),
-        _ if s % 3600 == 0 => format!("{} h", s / 3600),
+        _ if s.is_multiple_of(3600) => format!("{} h", s / 3600),
         _ if s >= 3600 => format!("{} h {} min", s / 3600, (s % 3600) / 60),
-        _ if s % 60 == 0 => format!("{} min", s / 60),
+        _ if s.is_multiple_of(60) => format!("{} min", s / 60),
         _ => format!("{} min {} s", s / 60, s % 60),
     }
 }
@@ -438,7 +438,7 @@ fn grouped(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -482,7 +482,10 @@ mod tests {
         assert_eq!(n.channels, ["email", "webhook"]);
         assert_eq!(n.details["lag_seconds"], 301);
         assert!(n.message.contains("5 min"), "{}", n.message);
-        assert!(m.observe_lag(900, T0 + 2).is_none(), "no repeat while firing");
+        assert!(
+            m.observe_lag(900, T0 + 2).is_none(),
+            "no repeat while firing"
+        );
         let r = m.observe_lag(0, T0 + 3).expect("resolves");
         assert_eq!(r.state, AlertState::Resolved);
         assert!(m.observe_lag(0, T0 + 4).is_none());
@@ -490,8 +493,8 @@ mod tests {
 
     #[test]
     fn lag_reminder_after_repeat_interval() {
-        let mut m = ThresholdMonitor::new(&config())
-            .with_repeat_interval(Some(Duration::from_secs(600)));
+        let mut m =
+            ThresholdMonitor::new(&config()).with_repeat_interval(Some(Duration::from_secs(600)));
         assert!(m.observe_lag(400, T0).is_some());
         assert!(m.observe_lag(400, T0 + 599).is_none());
         let again = m.tick(T0 + 600);
@@ -511,8 +514,9 @@ mod tests {
         assert_eq!(n.details["failed"], 60);
         assert_eq!(n.details["total"], 1060);
         assert!(n.message.contains("5.7%"), "{}", n.message);
-        // Five minutes later the failures left the window.
-        let later = m.tick(T0 + 20 + 301);
+        // Five minutes (plus one 5 s bucket) later the failures left the window.
+        assert!(m.tick(T0 + 20 + 299).is_empty());
+        let later = m.tick(T0 + 20 + 305);
         assert_eq!(later.len(), 1);
         assert_eq!(later[0].state, AlertState::Resolved);
     }

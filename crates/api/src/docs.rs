@@ -82,22 +82,14 @@ fn resolve<'a>(doc: &'a Json, v: &'a Json) -> &'a Json {
     }
 }
 
-fn schema_summary(doc: &Json, schema: &Json) -> String {
-    let schema = resolve(doc, schema);
-    if let Some(name) = schema
-        .get("$ref")
-        .and_then(Json::as_str)
-        .and_then(|r| r.rsplit('/').next())
-    {
+fn schema_summary(schema: &Json) -> String {
+    if let Some(name) = ref_name(schema) {
         return name.to_string();
     }
     let mut s = match schema.get("type").and_then(Json::as_str) {
         Some("array") => format!(
             "array of {}",
-            schema
-                .get("items")
-                .map(|i| schema_summary(doc, i))
-                .unwrap_or_default()
+            schema.get("items").map(schema_summary).unwrap_or_default()
         ),
         Some(t) => t.to_string(),
         None => "any".to_string(),
@@ -162,7 +154,11 @@ pub fn render(openapi: &str) -> String {
     if let Some(schemas) = doc.pointer("/components/schemas").and_then(Json::as_object) {
         out.push_str("<h2>Objects</h2>");
         for (name, schema) in schemas {
-            let _ = write!(out, "<section id=\"schema-{n}\"><h3>{n}</h3>", n = esc(name));
+            let _ = write!(
+                out,
+                "<section id=\"schema-{n}\"><h3>{n}</h3>",
+                n = esc(name)
+            );
             if let Some(props) = schema.get("properties").and_then(Json::as_object) {
                 out.push_str("<table><tr><th>field</th><th>type</th><th>about</th></tr>");
                 for (field, s) in props {
@@ -179,7 +175,7 @@ pub fn render(openapi: &str) -> String {
                         out,
                         "<tr><td><code>{}</code></td><td>{}{}</td><td>{}</td></tr>",
                         esc(field),
-                        esc(&schema_summary(&doc, s)),
+                        esc(&schema_summary(s)),
                         nullable,
                         inline_md(about)
                     );
@@ -230,8 +226,15 @@ fn render_operation(out: &mut String, doc: &Json, path: &str, method: &str, op: 
             let required = p.get("required") == Some(&Json::Bool(true));
             let mut about = inline_md(p.get("description").and_then(Json::as_str).unwrap_or(""));
             if let Some(ex) = p.get("example") {
-                let ex = ex.as_str().map(str::to_string).unwrap_or_else(|| ex.to_string());
-                let _ = write!(about, " <span class=\"ex\">e.g. <code>{}</code></span>", esc(&ex));
+                let ex = ex
+                    .as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| ex.to_string());
+                let _ = write!(
+                    about,
+                    " <span class=\"ex\">e.g. <code>{}</code></span>",
+                    esc(&ex)
+                );
             }
             let _ = write!(
                 out,
@@ -239,7 +242,7 @@ fn render_operation(out: &mut String, doc: &Json, path: &str, method: &str, op: 
                 esc(name),
                 if required { " <em>required</em>" } else { "" },
                 esc(p.get("in").and_then(Json::as_str).unwrap_or("")),
-                esc(&p.get("schema").map(|s| schema_summary(doc, s)).unwrap_or_default()),
+                esc(&p.get("schema").map(schema_summary).unwrap_or_default()),
                 about
             );
         }
@@ -251,19 +254,21 @@ fn render_operation(out: &mut String, doc: &Json, path: &str, method: &str, op: 
             let named = ref_name(r);
             let r = resolve(doc, r);
             let desc = r.get("description").and_then(Json::as_str).unwrap_or("");
-            let _ = write!(out, "<li><strong>{}</strong> {}", esc(code), inline_md(desc));
+            let _ = write!(
+                out,
+                "<li><strong>{}</strong> {}",
+                esc(code),
+                inline_md(desc)
+            );
             let content = r.get("content").and_then(Json::as_object);
             for (media, body) in content.into_iter().flatten() {
                 let schema = body.get("schema").map(|s| {
-                    let link = match s
-                        .get("items")
-                        .and_then(ref_name)
-                        .or_else(|| ref_name(s))
-                    {
-                        Some(n) => format!(" (<a href=\"#schema-{0}\">{0}</a>)", esc(n)),
-                        None => String::new(),
-                    };
-                    format!("{}{link}", esc(&schema_summary(doc, s)))
+                    let text = esc(&schema_summary(s));
+                    match s.get("items").and_then(ref_name).or_else(|| ref_name(s)) {
+                        Some(n) => text
+                            .replace(&esc(n), &format!("<a href=\"#schema-{0}\">{0}</a>", esc(n))),
+                        None => text,
+                    }
                 });
                 if named.is_none() || code.starts_with('2') {
                     let _ = write!(

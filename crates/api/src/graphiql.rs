@@ -132,7 +132,7 @@ const PAGE: &str = r#"<!doctype html>
     headers: headers
   });
   var defaultQuery = [
-    '# binlog-analyzer GraphQL. Pick an operation with the run button.',
+    '# binlog-analyzer: pick an operation, then run it.',
     '',
     'query Tables {',
     '  tables { database table }',
@@ -202,9 +202,15 @@ mod tests {
     fn gzip_acceptance_honours_q_zero() {
         let mut h = HeaderMap::new();
         assert!(!accepts_gzip(&h));
-        h.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("gzip, deflate, br"));
+        h.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_static("gzip, deflate, br"),
+        );
         assert!(accepts_gzip(&h));
-        h.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("gzip;q=0, br"));
+        h.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_static("gzip;q=0, br"),
+        );
         assert!(!accepts_gzip(&h));
     }
 

@@ -54,7 +54,10 @@ pub fn routes(schema: ApiSchema) -> Router<AppState> {
         .layer(Extension(schema))
 }
 
-async fn post_graphql(Extension(schema): Extension<ApiSchema>, req: GraphQLRequest) -> GraphQLResponse {
+async fn post_graphql(
+    Extension(schema): Extension<ApiSchema>,
+    req: GraphQLRequest,
+) -> GraphQLResponse {
     schema.execute(req.into_inner()).await.into()
 }
 
@@ -69,10 +72,7 @@ async fn schema_sdl(Extension(schema): Extension<ApiSchema>) -> Response {
 
 /// WebSocket upgrade → subscriptions; `?query=` → a query over GET;
 /// otherwise the GraphiQL page.
-async fn get_graphql(
-    Extension(schema): Extension<ApiSchema>,
-    req: Request,
-) -> Response {
+async fn get_graphql(Extension(schema): Extension<ApiSchema>, req: Request) -> Response {
     let upgrade = req
         .headers()
         .get(header::UPGRADE)
@@ -179,9 +179,7 @@ pub struct Change {
 
 impl Change {
     fn from_record(c: &ChangeRecord, cursor: Option<i64>) -> Change {
-        let pick = |pair: &serde_json::Value, side: &str| {
-            pair.get(side).cloned().map(JsonValue)
-        };
+        let pick = |pair: &serde_json::Value, side: &str| pair.get(side).cloned().map(JsonValue);
         Change {
             id: c.id(),
             cursor: cursor.map(|s| s.to_string()),
@@ -396,7 +394,12 @@ impl QueryRoot {
             let mut q = ChangesQuery::new(database, table);
             q.operations = ops(operations)?;
             q.limit = self::limit(limit)?;
-            q.range = range(st, time_range.as_deref(), start_time.as_deref(), end_time.as_deref())?;
+            q.range = range(
+                st,
+                time_range.as_deref(),
+                start_time.as_deref(),
+                end_time.as_deref(),
+            )?;
             q.cursor = params::cursor("after", after.as_deref())?;
             q.order = params::order("order", order.as_deref())?;
             Ok(q)
@@ -417,8 +420,13 @@ impl QueryRoot {
         end_time: Option<String>,
     ) -> async_graphql::Result<TableStats> {
         let st = state(ctx)?;
-        let r = range(st, time_range.as_deref(), start_time.as_deref(), end_time.as_deref())
-            .map_err(gql_error)?;
+        let r = range(
+            st,
+            time_range.as_deref(),
+            start_time.as_deref(),
+            end_time.as_deref(),
+        )
+        .map_err(gql_error)?;
         let s = st
             .query(move |s| s.table_stats(&database, &table, r))
             .await
@@ -448,6 +456,7 @@ impl QueryRoot {
 
     /// Change counts per minute/hour/day bucket (buckets without changes
     /// left out), for one table or all.
+    #[allow(clippy::too_many_arguments)]
     async fn trend(
         &self,
         ctx: &Context<'_>,
@@ -467,8 +476,18 @@ impl QueryRoot {
                 Some(_) => return Err(ApiError::bad("bucket", "must be minute, hour or day")),
             };
             Ok(TrendQuery {
-                table: params::table_filter(database.as_deref(), table.as_deref(), "database", "table")?,
-                range: range(st, time_range.as_deref(), start_time.as_deref(), end_time.as_deref())?,
+                table: params::table_filter(
+                    database.as_deref(),
+                    table.as_deref(),
+                    "database",
+                    "table",
+                )?,
+                range: range(
+                    st,
+                    time_range.as_deref(),
+                    start_time.as_deref(),
+                    end_time.as_deref(),
+                )?,
                 bucket,
             })
         })()
@@ -509,13 +528,21 @@ impl QueryRoot {
             let mut q = RowHistoryQuery::new(database, table, primary_key);
             q.operations = ops(operations)?;
             q.limit = self::limit(limit)?;
-            q.range = range(st, time_range.as_deref(), start_time.as_deref(), end_time.as_deref())?;
+            q.range = range(
+                st,
+                time_range.as_deref(),
+                start_time.as_deref(),
+                end_time.as_deref(),
+            )?;
             q.cursor = params::cursor("after", after.as_deref())?;
             q.order = params::order("order", order.as_deref())?;
             Ok(q)
         })()
         .map_err(gql_error)?;
-        let page = st.query(move |s| s.row_history(&q)).await.map_err(gql_error)?;
+        let page = st
+            .query(move |s| s.row_history(&q))
+            .await
+            .map_err(gql_error)?;
         Ok(page.items.iter().map(Change::stored).collect())
     }
 
@@ -539,13 +566,21 @@ impl QueryRoot {
         let q = (|| {
             let mut q = ColumnChangesQuery::new(database, table, column.clone());
             q.limit = self::limit(limit)?;
-            q.range = range(st, time_range.as_deref(), start_time.as_deref(), end_time.as_deref())?;
+            q.range = range(
+                st,
+                time_range.as_deref(),
+                start_time.as_deref(),
+                end_time.as_deref(),
+            )?;
             q.cursor = params::cursor("after", after.as_deref())?;
             q.order = params::order("order", order.as_deref())?;
             Ok(q)
         })()
         .map_err(gql_error)?;
-        let page = st.query(move |s| s.column_changes(&q)).await.map_err(gql_error)?;
+        let page = st
+            .query(move |s| s.column_changes(&q))
+            .await
+            .map_err(gql_error)?;
         Ok(page
             .items
             .into_iter()
@@ -580,7 +615,12 @@ impl QueryRoot {
             }
             Ok(SearchQuery {
                 text,
-                table: params::table_filter(database.as_deref(), table.as_deref(), "database", "table")?,
+                table: params::table_filter(
+                    database.as_deref(),
+                    table.as_deref(),
+                    "database",
+                    "table",
+                )?,
                 cursor: params::cursor("after", after.as_deref())?,
                 limit: self::limit(limit)?,
             })
@@ -609,8 +649,18 @@ impl QueryRoot {
         let q = (|| {
             Ok(TaggedQuery {
                 rule,
-                table: params::table_filter(database.as_deref(), table.as_deref(), "database", "table")?,
-                range: range(st, time_range.as_deref(), start_time.as_deref(), end_time.as_deref())?,
+                table: params::table_filter(
+                    database.as_deref(),
+                    table.as_deref(),
+                    "database",
+                    "table",
+                )?,
+                range: range(
+                    st,
+                    time_range.as_deref(),
+                    start_time.as_deref(),
+                    end_time.as_deref(),
+                )?,
                 order: params::order("order", order.as_deref())?,
                 cursor: params::cursor("after", after.as_deref())?,
                 limit: self::limit(limit)?,
@@ -638,8 +688,18 @@ impl QueryRoot {
         let st = state(ctx)?;
         let q = (|| {
             Ok(AlertQuery {
-                range: range(st, time_range.as_deref(), start_time.as_deref(), end_time.as_deref())?,
-                table: params::table_filter(database.as_deref(), table.as_deref(), "database", "table")?,
+                range: range(
+                    st,
+                    time_range.as_deref(),
+                    start_time.as_deref(),
+                    end_time.as_deref(),
+                )?,
+                table: params::table_filter(
+                    database.as_deref(),
+                    table.as_deref(),
+                    "database",
+                    "table",
+                )?,
                 name,
                 cursor: params::cursor("after", after.as_deref())?,
                 limit: self::limit(limit)?,
@@ -704,9 +764,15 @@ impl QueryRoot {
     async fn change(&self, ctx: &Context<'_>, id: String) -> async_graphql::Result<Option<Change>> {
         let st = state(ctx)?;
         let key = crate::rest::parse_change_id(&id).ok_or_else(|| {
-            gql_error(ApiError::bad("id", "a change id looks like mysql-bin.000001:1234:0"))
+            gql_error(ApiError::bad(
+                "id",
+                "a change id looks like mysql-bin.000001:1234:0",
+            ))
         })?;
-        let found = st.query(move |s| s.change_by_key(&key)).await.map_err(gql_error)?;
+        let found = st
+            .query(move |s| s.change_by_key(&key))
+            .await
+            .map_err(gql_error)?;
         Ok(found.as_ref().map(Change::stored))
     }
 
@@ -752,10 +818,18 @@ impl SubscriptionRoot {
     }
 
     /// Alerts as they are raised.
-    async fn alerts(&self, ctx: &Context<'_>) -> async_graphql::Result<impl Stream<Item = JsonValue>> {
+    async fn alerts(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<impl Stream<Item = JsonValue>> {
         let st = state(ctx)?;
         Ok(BroadcastStream::new(st.alerts.subscribe())
-            .filter_map(|r| std::future::ready(r.ok().map(|a: Arc<store::Alert>| JsonValue(shape::alert_body(&a)))))
+            .filter_map(|r| {
+                std::future::ready(
+                    r.ok()
+                        .map(|a: Arc<store::Alert>| JsonValue(shape::alert_body(&a))),
+                )
+            })
             .take_until(st.shutting_down()))
     }
 }

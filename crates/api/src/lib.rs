@@ -16,9 +16,10 @@
 //! # async fn wire(store: std::sync::Arc<dyn store::QueryStore>, cfg: pipeline::Config) -> std::io::Result<()> {
 //! let state = api::AppState::new(store, api::ApiSettings::from_config(&cfg.api));
 //! // Ingest side: publish each committed record, alerts, status and metrics.
-//! let live = state.live.clone(); // live.send(Arc::new(record)); errors only mean nobody listens
+//! // After each committed batch: state.publish_changes(&batch.records),
+//! // state.publish_alert(&alert), state.metrics.batch_rows(&batch.records).
 //! let status = state.status.clone(); // status.send_modify(|s| s.lag_seconds = Some(0.0));
-//! let metrics = state.metrics.clone(); // metrics.rows("shop", "users", Operation::Insert, 3);
+//! let metrics = state.metrics.clone(); // metrics.lag_seconds.set(0.0); metrics.events("QUERY", 1);
 //! let listener = api::bind(&cfg.api.listen).await?;
 //! api::serve_on(listener, state, async { let _ = tokio::signal::ctrl_c().await; }).await
 //! # }
@@ -48,7 +49,7 @@ mod stream;
 mod time;
 pub mod ui;
 
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -150,6 +151,24 @@ impl AppState {
         }
     }
 
+    /// Publishes committed records to live subscribers (SSE, GraphQL);
+    /// call after the batch is committed. Costs nothing without listeners.
+    pub fn publish_changes(&self, records: &[ChangeRecord]) {
+        if self.live.receiver_count() == 0 {
+            return;
+        }
+        for r in records {
+            let _ = self.live.send(Arc::new(r.clone()));
+        }
+    }
+
+    /// Publishes a raised alert to live subscribers.
+    pub fn publish_alert(&self, alert: &store::Alert) {
+        if self.alerts.receiver_count() > 0 {
+            let _ = self.alerts.send(Arc::new(alert.clone()));
+        }
+    }
+
     /// Replaces the clock (tests).
     pub fn with_clock(mut self, clock: Clock) -> AppState {
         self.clock = clock;
@@ -225,9 +244,9 @@ async fn not_found(uri: axum::http::Uri) -> ApiError {
 
 /// Binds the listen address (`host:port`) with a readable error.
 pub async fn bind(listen: &str) -> std::io::Result<TcpListener> {
-    TcpListener::bind(listen).await.map_err(|e| {
-        std::io::Error::new(e.kind(), format!("cannot listen on {listen}: {e}"))
-    })
+    TcpListener::bind(listen)
+        .await
+        .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {listen}: {e}")))
 }
 
 /// How long open connections (SSE, WebSocket) get to close after shutdown

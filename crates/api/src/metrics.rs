@@ -265,6 +265,20 @@ impl Metrics {
         self.rows.with(&[database, table, op.as_str()]).inc_by(n);
     }
 
+    /// Counts a batch's records by table and operation (one update per
+    /// table and operation, not per row).
+    pub fn batch_rows(&self, records: &[pipeline::record::ChangeRecord]) {
+        let mut counts: BTreeMap<(&str, &str, Operation), u64> = BTreeMap::new();
+        for r in records {
+            *counts
+                .entry((r.database.as_str(), r.table.as_str(), r.operation))
+                .or_default() += 1;
+        }
+        for ((db, table, op), n) in counts {
+            self.rows(db, table, op, n);
+        }
+    }
+
     pub fn stored(&self, store: &str, n: u64) {
         self.stored.with(&[store]).inc_by(n);
     }
@@ -294,7 +308,12 @@ impl Metrics {
     /// The exposition text. `live_subscribers` is read at render time.
     pub fn render(&self, live_subscribers: usize) -> String {
         let mut out = String::with_capacity(4096);
-        gauge(&mut out, "binlog_lag_seconds", "Seconds the reader is behind the source (0 when caught up).", self.lag_seconds.get());
+        gauge(
+            &mut out,
+            "binlog_lag_seconds",
+            "Seconds the reader is behind the source (0 when caught up).",
+            self.lag_seconds.get(),
+        );
         gauge(
             &mut out,
             "binlog_last_event_timestamp_seconds",
@@ -306,31 +325,96 @@ impl Metrics {
         counter_family(&mut out, &self.stored);
         family_header(&mut out, self.queue.name, self.queue.help, "gauge");
         for (values, g) in self.queue.snapshot() {
-            sample(&mut out, self.queue.name, self.queue.labels, &values, None, g.get());
+            sample(
+                &mut out,
+                self.queue.name,
+                self.queue.labels,
+                &values,
+                None,
+                g.get(),
+            );
         }
-        family_header(&mut out, "binlog_batch_seconds", "Seconds from a batch's first change to its commit in every store.", "histogram");
-        histogram(&mut out, "binlog_batch_seconds", &[], &[], &self.batch_seconds);
-        family_header(&mut out, self.store_write.name, self.store_write.help, "histogram");
+        family_header(
+            &mut out,
+            "binlog_batch_seconds",
+            "Seconds from a batch's first change to its commit in every store.",
+            "histogram",
+        );
+        histogram(
+            &mut out,
+            "binlog_batch_seconds",
+            &[],
+            &[],
+            &self.batch_seconds,
+        );
+        family_header(
+            &mut out,
+            self.store_write.name,
+            self.store_write.help,
+            "histogram",
+        );
         for (values, h) in self.store_write.snapshot() {
-            histogram(&mut out, self.store_write.name, self.store_write.labels, &values, &h);
+            histogram(
+                &mut out,
+                self.store_write.name,
+                self.store_write.labels,
+                &values,
+                &h,
+            );
         }
         counter_family(&mut out, &self.errors);
         counter_family(&mut out, &self.alerts);
         counter_family(&mut out, &self.deliveries);
-        gauge(&mut out, "binlog_api_live_subscribers", "Open live streams (SSE and GraphQL subscriptions).", live_subscribers as f64);
-        gauge(&mut out, "process_start_time_seconds", "Start time of the process (Unix seconds).", self.started);
+        gauge(
+            &mut out,
+            "binlog_api_live_subscribers",
+            "Open live streams (SSE and GraphQL subscriptions).",
+            live_subscribers as f64,
+        );
+        gauge(
+            &mut out,
+            "process_start_time_seconds",
+            "Start time of the process (Unix seconds).",
+            self.started,
+        );
         if let Some(mem) = ProcessMemory::read() {
-            gauge(&mut out, "process_resident_memory_bytes", "Resident memory size in bytes.", mem.resident_bytes as f64);
-            gauge(&mut out, "process_virtual_memory_bytes", "Virtual memory size in bytes.", mem.virtual_bytes as f64);
+            gauge(
+                &mut out,
+                "process_resident_memory_bytes",
+                "Resident memory size in bytes.",
+                mem.resident_bytes as f64,
+            );
+            gauge(
+                &mut out,
+                "process_virtual_memory_bytes",
+                "Virtual memory size in bytes.",
+                mem.virtual_bytes as f64,
+            );
         }
-        family_header(&mut out, "binlog_analyzer_build_info", "Version of the running binary.", "gauge");
-        sample(&mut out, "binlog_analyzer_build_info", &["version"], &[env!("CARGO_PKG_VERSION").to_string()], None, 1.0);
+        family_header(
+            &mut out,
+            "binlog_analyzer_build_info",
+            "Version of the running binary.",
+            "gauge",
+        );
+        sample(
+            &mut out,
+            "binlog_analyzer_build_info",
+            &["version"],
+            &[env!("CARGO_PKG_VERSION").to_string()],
+            None,
+            1.0,
+        );
         out
     }
 }
 
 fn family_header(out: &mut String, name: &str, help: &str, kind: &str) {
-    let _ = writeln!(out, "# HELP {name} {}", help.replace('\\', "\\\\").replace('\n', "\\n"));
+    let _ = writeln!(
+        out,
+        "# HELP {name} {}",
+        help.replace('\\', "\\\\").replace('\n', "\\n")
+    );
     let _ = writeln!(out, "# TYPE {name} {kind}");
 }
 
@@ -351,17 +435,56 @@ fn histogram(out: &mut String, name: &str, labels: &[&str], values: &[String], h
     let mut cumulative = 0;
     for (bound, count) in h.bounds.iter().zip(h.counts.iter()) {
         cumulative += count.load(Ordering::Relaxed);
-        sample(out, &bucket, labels, values, Some(&number(*bound)), cumulative as f64);
+        sample(
+            out,
+            &bucket,
+            labels,
+            values,
+            Some(&number(*bound)),
+            cumulative as f64,
+        );
     }
     cumulative += h.overflow.load(Ordering::Relaxed);
-    sample(out, &bucket, labels, values, Some("+Inf"), cumulative as f64);
-    sample(out, &format!("{name}_sum"), labels, values, None, h.sum.get());
-    sample(out, &format!("{name}_count"), labels, values, None, cumulative as f64);
+    sample(
+        out,
+        &bucket,
+        labels,
+        values,
+        Some("+Inf"),
+        cumulative as f64,
+    );
+    sample(
+        out,
+        &format!("{name}_sum"),
+        labels,
+        values,
+        None,
+        h.sum.get(),
+    );
+    sample(
+        out,
+        &format!("{name}_count"),
+        labels,
+        values,
+        None,
+        cumulative as f64,
+    );
 }
 
-fn sample(out: &mut String, name: &str, labels: &[&str], values: &[String], le: Option<&str>, v: f64) {
+fn sample(
+    out: &mut String,
+    name: &str,
+    labels: &[&str],
+    values: &[String],
+    le: Option<&str>,
+    v: f64,
+) {
     out.push_str(name);
-    let mut pairs: Vec<(&str, &str)> = labels.iter().copied().zip(values.iter().map(String::as_str)).collect();
+    let mut pairs: Vec<(&str, &str)> = labels
+        .iter()
+        .copied()
+        .zip(values.iter().map(String::as_str))
+        .collect();
     if let Some(le) = le {
         pairs.push(("le", le));
     }
@@ -414,7 +537,12 @@ impl ProcessMemory {
         let text = std::fs::read_to_string("/proc/self/status").ok()?;
         let field = |name: &str| -> Option<u64> {
             let line = text.lines().find(|l| l.starts_with(name))?;
-            let kb: u64 = line.get(name.len()..)?.split_whitespace().next()?.parse().ok()?;
+            let kb: u64 = line
+                .get(name.len()..)?
+                .split_whitespace()
+                .next()?
+                .parse()
+                .ok()?;
             kb.checked_mul(1024)
         };
         Some(ProcessMemory {
@@ -427,7 +555,10 @@ impl ProcessMemory {
 pub async fn handler(State(st): State<AppState>) -> Response {
     let body = st.metrics.render(st.live.receiver_count());
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         body,
     )
         .into_response()
@@ -444,7 +575,10 @@ mod tests {
         m.batch_seconds.observe(0.2);
         m.batch_seconds.observe(100.0);
         let text = m.render(0);
-        assert!(text.contains("binlog_batch_seconds_bucket{le=\"0.001\"} 1\n"), "{text}");
+        assert!(
+            text.contains("binlog_batch_seconds_bucket{le=\"0.001\"} 1\n"),
+            "{text}"
+        );
         assert!(text.contains("binlog_batch_seconds_bucket{le=\"0.25\"} 2\n"));
         assert!(text.contains("binlog_batch_seconds_bucket{le=\"+Inf\"} 3\n"));
         assert!(text.contains("binlog_batch_seconds_count 3\n"));

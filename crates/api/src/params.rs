@@ -116,7 +116,12 @@ impl Params {
 
     /// `database` and `table` together, or neither.
     pub fn table(&self) -> Result<Option<TableRef>, ApiError> {
-        table_filter(self.get("database")?, self.get("table")?, "database", "table")
+        table_filter(
+            self.get("database")?,
+            self.get("table")?,
+            "database",
+            "table",
+        )
     }
 }
 
@@ -304,9 +309,18 @@ mod tests {
         assert_eq!(err_param(p.range(0)), "start_time");
         let p = Params::from_pairs(&[("start_time", "1960-01-01")]);
         assert_eq!(err_param(p.range(0)), "start_time");
-        assert_eq!(err_param(Params::from_pairs(&[("limit", "0")]).limit()), "limit");
-        assert_eq!(err_param(Params::from_pairs(&[("limit", "10001")]).limit()), "limit");
-        assert_eq!(err_param(Params::from_pairs(&[("cursor", "x")]).cursor()), "cursor");
+        assert_eq!(
+            err_param(Params::from_pairs(&[("limit", "0")]).limit()),
+            "limit"
+        );
+        assert_eq!(
+            err_param(Params::from_pairs(&[("limit", "10001")]).limit()),
+            "limit"
+        );
+        assert_eq!(
+            err_param(Params::from_pairs(&[("cursor", "x")]).cursor()),
+            "cursor"
+        );
         let p = Params::from_pairs(&[("operation", "INSERT,MERGE")]);
         assert_eq!(err_param(p.operations()), "operation");
         let p = Params::from_pairs(&[("database", "shop")]);

@@ -152,11 +152,22 @@ async fn table_diffs(
     uri: Uri,
     p: Params,
 ) -> Result<Response, ApiError> {
-    p.allow(&["start_time", "end_time", "time_range", "limit", "cursor", "order"])?;
+    p.allow(&[
+        "start_time",
+        "end_time",
+        "time_range",
+        "limit",
+        "cursor",
+        "order",
+    ])?;
     let mut q = changes_query(&st, database, table, &p)?;
     q.operations = vec![Operation::Update];
     let page = st.query(move |s| s.changes(&q)).await?;
-    let body = page.items.iter().map(|c| shape::update_diff(&c.record)).collect();
+    let body = page
+        .items
+        .iter()
+        .map(|c| shape::update_diff(&c.record))
+        .collect();
     Ok(paged(&uri, Json_::Array(body), page.next))
 }
 
@@ -212,7 +223,12 @@ fn default_bucket(range: &TimeRange, now: u32) -> Bucket {
 /// want them as zeros, so fill them when the range is bounded and small.
 const MAX_FILLED_POINTS: i64 = 10_000;
 
-fn zero_filled(points: Vec<TrendPoint>, range: &TimeRange, bucket: Bucket, now: u32) -> Vec<TrendPoint> {
+fn zero_filled(
+    points: Vec<TrendPoint>,
+    range: &TimeRange,
+    bucket: Bucket,
+    now: u32,
+) -> Vec<TrendPoint> {
     let width = bucket.minutes() * 60;
     let Some(start) = range.start else {
         return points;
@@ -274,7 +290,10 @@ async fn trend_response(
         Bucket::Hour => "hour",
         Bucket::Day => "day",
     };
-    let mut response = Json(Json_::Array(points.iter().map(shape::trend_point).collect())).into_response();
+    let mut response = Json(Json_::Array(
+        points.iter().map(shape::trend_point).collect(),
+    ))
+    .into_response();
     response
         .headers_mut()
         .insert("x-bucket", HeaderValue::from_static(bucket_name));
@@ -293,7 +312,14 @@ async fn table_trend(
 }
 
 async fn trend(State(st): State<AppState>, p: Params) -> Result<Response, ApiError> {
-    p.allow(&["time_range", "start_time", "end_time", "bucket", "database", "table"])?;
+    p.allow(&[
+        "time_range",
+        "start_time",
+        "end_time",
+        "bucket",
+        "database",
+        "table",
+    ])?;
     let table = p.table()?;
     trend_response(&st, table, &p).await
 }
@@ -323,7 +349,11 @@ async fn row_history(
     let mut q = history_query(&st, database, table, primary_key, &p)?;
     q.operations = p.operations()?;
     let page = st.query(move |s| s.row_history(&q)).await?;
-    let body = page.items.iter().map(|c| shape::history_entry(&c.record)).collect();
+    let body = page
+        .items
+        .iter()
+        .map(|c| shape::history_entry(&c.record))
+        .collect();
     Ok(paged(&uri, Json_::Array(body), page.next))
 }
 
@@ -333,11 +363,22 @@ async fn row_diffs(
     uri: Uri,
     p: Params,
 ) -> Result<Response, ApiError> {
-    p.allow(&["start_time", "end_time", "time_range", "limit", "cursor", "order"])?;
+    p.allow(&[
+        "start_time",
+        "end_time",
+        "time_range",
+        "limit",
+        "cursor",
+        "order",
+    ])?;
     let mut q = history_query(&st, database, table, primary_key, &p)?;
     q.operations = vec![Operation::Update];
     let page = st.query(move |s| s.row_history(&q)).await?;
-    let body = page.items.iter().map(|c| shape::update_diff(&c.record)).collect();
+    let body = page
+        .items
+        .iter()
+        .map(|c| shape::update_diff(&c.record))
+        .collect();
     Ok(paged(&uri, Json_::Array(body), page.next))
 }
 
@@ -394,11 +435,7 @@ async fn change_by_id(
     }
 }
 
-async fn search(
-    State(st): State<AppState>,
-    uri: Uri,
-    p: Params,
-) -> Result<Response, ApiError> {
+async fn search(State(st): State<AppState>, uri: Uri, p: Params) -> Result<Response, ApiError> {
     p.allow(&["q", "database", "table", "limit", "cursor"])?;
     let q = SearchQuery {
         text: p.required("q")?.to_string(),
@@ -456,7 +493,20 @@ async fn alerts(State(st): State<AppState>, uri: Uri, p: Params) -> Result<Respo
         cursor: p.cursor()?,
         limit: p.limit()?,
     };
-    let page: Page<store::StoredAlert> = st.query(move |s| s.alerts(&q)).await?;
+    let page: Page<store::StoredAlert> = st
+        .query(move |s| {
+            // Alerts name tables loosely; an unknown one is a 404 as elsewhere.
+            if let Some(t) = &q.table {
+                if !s.tables()?.contains(t) {
+                    return Err(store::StoreError::UnknownTable {
+                        database: t.database.clone(),
+                        table: t.table.clone(),
+                    });
+                }
+            }
+            s.alerts(&q)
+        })
+        .await?;
     let body = page.items.iter().map(shape::alert).collect();
     Ok(paged(&uri, Json_::Array(body), page.next))
 }
@@ -486,9 +536,10 @@ mod tests {
 
     #[test]
     fn next_link_replaces_the_cursor_and_drops_the_token() {
-        let uri: Uri = "/api/tables/a/b/changes?limit=2&cursor=5&access_token=s3cret&operation=UPDATE"
-            .parse()
-            .unwrap();
+        let uri: Uri =
+            "/api/tables/a/b/changes?limit=2&cursor=5&access_token=s3cret&operation=UPDATE"
+                .parse()
+                .unwrap();
         assert_eq!(
             next_link(&uri, 9),
             "</api/tables/a/b/changes?limit=2&operation=UPDATE&cursor=9>; rel=\"next\""
@@ -502,7 +553,10 @@ mod tests {
             insert: 1,
             ..Default::default()
         };
-        let points = vec![TrendPoint { start: 120, counts: one }];
+        let points = vec![TrendPoint {
+            start: 120,
+            counts: one,
+        }];
         let filled = zero_filled(points, &range, Bucket::Minute, 0);
         let starts: Vec<u32> = filled.iter().map(|p| p.start).collect();
         assert_eq!(starts, vec![0, 60, 120, 180, 240]);

@@ -82,7 +82,10 @@ fn image_changes(image: Option<&Map<String, Json>>, old: bool) -> Map<String, Js
 }
 
 /// For UPDATEs stored without a diff: columns whose images differ.
-fn diff_images(old: Option<&Map<String, Json>>, new: Option<&Map<String, Json>>) -> Map<String, Json> {
+fn diff_images(
+    old: Option<&Map<String, Json>>,
+    new: Option<&Map<String, Json>>,
+) -> Map<String, Json> {
     let empty = Map::new();
     let (old, new) = (old.unwrap_or(&empty), new.unwrap_or(&empty));
     let mut out = Map::new();
@@ -221,7 +224,11 @@ mod tests {
 
     #[test]
     fn insert_and_delete_changes_list_every_column_with_a_null_side() {
-        let ins = record(Operation::Insert, None, Some(json!({"id": 1, "status": "new"})));
+        let ins = record(
+            Operation::Insert,
+            None,
+            Some(json!({"id": 1, "status": "new"})),
+        );
         assert_eq!(
             Json::Object(column_changes(&ins)),
             json!({"id": {"old": null, "new": 1}, "status": {"old": null, "new": "new"}})

@@ -111,7 +111,9 @@ async fn stream(
         // Open streams would otherwise hold a graceful shutdown forever.
         .take_until(st.shutting_down());
     // A first comment so clients (and proxies) see the stream is open.
-    let opened = stream::once(std::future::ready(Ok(Event::default().comment("connected"))));
+    let opened = stream::once(std::future::ready(
+        Ok(Event::default().comment("connected")),
+    ));
     Ok(Sse::new(opened.chain(events)).keep_alive(
         KeepAlive::new()
             .interval(Duration::from_secs(15))

@@ -5,6 +5,12 @@
 (function () {
   "use strict";
 
+  // Script errors are kept where tests (and a curious DBA's console) can
+  // read them.
+  window.__errors = [];
+  window.addEventListener("error", (e) => window.__errors.push(String(e.message)));
+  window.addEventListener("unhandledrejection", (e) => window.__errors.push(String(e.reason)));
+
   // ---------------------------------------------------------------------
   // Small helpers
 
@@ -35,17 +41,31 @@
     return node;
   }
 
-  /** A JSON number whose exact text JavaScript cannot hold (BIGINT UNSIGNED
-   * beyond 2^53, DOUBLE written as 2.0): kept as its source text. */
+  /** A JSON number whose digits a double cannot hold (BIGINT UNSIGNED
+   * beyond 2^53, long fractions): kept as its source text for display, and
+   * still usable as an (approximate) number in arithmetic. */
   class Num {
     constructor(src) { this.src = src; }
     toString() { return this.src; }
+    valueOf() { return Number(this.src); }
+    toFixed(d) { return Number(this.src).toFixed(d); }
   }
 
-  /** JSON.parse that keeps number text exact where the engine tells it. */
+  /** Whether the literal `src` lost digits when read as the double `v`
+   * (`0.0` and `2.50` did not: only their spelling differs). */
+  function lostDigits(v, src) {
+    if (/[eE]/.test(src)) return false;
+    let norm = src;
+    if (norm.includes(".")) norm = norm.replace(/0+$/, "").replace(/\.$/, "");
+    if (norm === "-0") norm = "0";
+    return norm !== String(v);
+  }
+
+  /** JSON.parse that keeps the exact text of numbers a double would
+   * round, where the engine gives the source text (Chromium does). */
   function parseJSON(text) {
     return JSON.parse(text, function (key, value, ctx) {
-      if (typeof value === "number" && ctx && typeof ctx.source === "string" && String(value) !== ctx.source) {
+      if (typeof value === "number" && ctx && typeof ctx.source === "string" && lostDigits(value, ctx.source)) {
         return new Num(ctx.source);
       }
       return value;
@@ -105,6 +125,9 @@
   }
 
   const nf = new Intl.NumberFormat("en-US");
+  function plural(n, word) {
+    return n ? fmtInt(n) + " " + word + (n === 1 ? "" : "s") : "";
+  }
   function fmtInt(n) {
     if (n === null || n === undefined) return "–";
     if (n instanceof Num) return n.src;
@@ -360,6 +383,7 @@
       const mo = pad((utc ? d.getUTCMonth() : d.getMonth()) + 1), dd = pad(utc ? d.getUTCDate() : d.getDate());
       if (span > 3 * 86400) return mo + "-" + dd;
       if (span > 86400) return mo + "-" + dd + " " + hh + ":" + mm;
+      if (span < 600) return hh + ":" + mm + ":" + pad(utc ? d.getUTCSeconds() : d.getSeconds());
       return hh + ":" + mm;
     });
   }
@@ -652,6 +676,47 @@
     },
   };
 
+  // Bars per range: 60–360 minutes, 24–168 hours, 30–90 days.
+  const TREND_BUCKETS = { "1h": "minute", "6h": "minute", "24h": "hour", "7d": "hour", "30d": "day", "90d": "day" };
+
+  /** Stacked bars of INSERT/UPDATE/DELETE per bucket. The series hold
+   * running totals (drawn largest first, so each op shows as its own band);
+   * the legend and `chart.raw` give the real counts. */
+  function drawOpsChart(name, container, xs, ins, upd, del, bucketSecs) {
+    const stack2 = ins.map((v, i) => v + upd[i]);
+    const stack3 = stack2.map((v, i) => v + del[i]);
+    const raw = [ins, upd, del];
+    const bars = uPlot.paths && uPlot.paths.bars ? uPlot.paths.bars({ size: [0.8, 60], align: 1 }) : undefined;
+    const chart = drawChart(name, container, (c) => ({
+      tzDate,
+      scales: { x: { time: true, range: (u, min, max) => [min, max + bucketSecs] } },
+      cursor: { drag: { x: true, y: false } },
+      axes: [axis(c, { values: timeAxisValues }), axis(c, { size: 56 })],
+      series: [
+        { value: (u, v) => (v === null || v === undefined ? "–" : fmtDate(new Date(v * 1000))) },
+        { label: "DELETE", stroke: c.del, fill: withAlpha(c.del, 0.75), width: 0, paths: bars, points: { show: false },
+          value: (u, v, si, i) => (i === null || i === undefined ? "–" : fmtInt(del[i])) },
+        { label: "UPDATE", stroke: c.update, fill: withAlpha(c.update, 0.75), width: 0, paths: bars, points: { show: false },
+          value: (u, v, si, i) => (i === null || i === undefined ? "–" : fmtInt(upd[i])) },
+        { label: "INSERT", stroke: c.insert, fill: withAlpha(c.insert, 0.75), width: 0, paths: bars, points: { show: false },
+          value: (u, v, si, i) => (i === null || i === undefined ? "–" : fmtInt(ins[i])) },
+      ],
+    }), [xs, stack3, stack2, ins]);
+    if (chart) chart.raw = raw;
+    return chart;
+  }
+
+  function ago(iso) {
+    const t = new Date(iso).getTime();
+    if (Number.isNaN(t)) return "–";
+    const secs = Math.max(0, (Date.now() - t) / 1000);
+    if (secs < 5) return "just now";
+    if (secs < 60) return Math.round(secs) + " s ago";
+    if (secs < 3600) return Math.floor(secs / 60) + " min ago";
+    if (secs < 86400) return Math.floor(secs / 3600) + " h " + Math.floor((secs % 3600) / 60) + " min ago";
+    return Math.floor(secs / 86400) + " d " + Math.floor((secs % 86400) / 3600) + " h ago";
+  }
+
   // Tables: list, counts, trend and hourly charts, recent changes.
   pages.tables = {
     current: null,
@@ -696,7 +761,7 @@
       try {
         const [stats, trend, recent] = await Promise.all([
           api(base + "/stats", { time_range: this.range }),
-          api(base + "/trend", { time_range: this.range }),
+          api(base + "/trend", { time_range: this.range, bucket: TREND_BUCKETS[this.range] }),
           api(base + "/changes", { time_range: this.range, order: "desc", limit: 50 }),
         ]);
         this.data = { stats: stats.body, trend: trend.body, bucket: trend.headers.get("x-bucket"), recent: recent.body };
@@ -736,30 +801,20 @@
       const last = recent && recent[0];
       cards.append(el("div", { class: "card" },
         el("div", { class: "label" }, "Last change"),
-        el("div", { class: "value small" }, last ? fmtTime(last.timestamp) : "–"),
-        el("div", { class: "sub" }, last ? last.operation + " " + pkLabel(last.primary_key) : "none in range")));
+        el("div", { class: "value", title: last ? last.timestamp : null }, last ? ago(last.timestamp) : "–"),
+        el("div", { class: "sub" }, last ? fmtTime(last.timestamp) + " · " + last.operation + " " + pkLabel(last.primary_key) : "none in range")));
 
       // Trend chart.
       $("trend-bucket").textContent = bucket ? "per " + bucket : "";
       const xs = trend.map((p) => Number(p.epoch));
-      const data = [xs, trend.map((p) => Number(p.INSERT)), trend.map((p) => Number(p.UPDATE)), trend.map((p) => Number(p.DELETE))];
       const trendEl = $("trend-chart");
       if (!xs.length) {
         if (charts.trend) { charts.trend.destroy(); delete charts.trend; }
         clear(trendEl).append(el("div", { class: "chart-empty" }, "No changes in this range."));
       } else {
-        drawChart("trend", trendEl, (c) => ({
-          tzDate,
-          scales: { x: timeScale() },
-          cursor: { drag: { x: true, y: false } },
-          axes: [axis(c, { values: timeAxisValues }), axis(c, { size: 56 })],
-          series: [
-            { value: (u, v) => (v === null || v === undefined ? "–" : fmtDate(new Date(v * 1000))) },
-            { label: "INSERT", stroke: c.insert, fill: withAlpha(c.insert, 0.12), width: 1.5, points: { show: false } },
-            { label: "UPDATE", stroke: c.update, fill: withAlpha(c.update, 0.12), width: 1.5, points: { show: false } },
-            { label: "DELETE", stroke: c.del, fill: withAlpha(c.del, 0.12), width: 1.5, points: { show: false } },
-          ],
-        }), data);
+        const bucketSecs = { minute: 60, hour: 3600, day: 86400 }[bucket] || 60;
+        drawOpsChart("trend", trendEl, xs, trend.map((p) => Number(p.INSERT)), trend.map((p) => Number(p.UPDATE)),
+          trend.map((p) => Number(p.DELETE)), bucketSecs);
       }
 
       // Hour-of-day bars.
@@ -983,7 +1038,7 @@
       const tbody = clear($("alerts-grid").querySelector("tbody"));
       for (const a of this.items || []) tbody.append(this.row(a));
       $("alerts-empty").hidden = (this.items || []).length > 0;
-      $("alerts-count").textContent = (this.items || []).length ? fmtInt(this.items.length) + " alerts" : "";
+      $("alerts-count").textContent = plural((this.items || []).length, "alert");
     },
     prepend(a) {
       if (!this.items) return;
@@ -991,7 +1046,7 @@
       if (state.page === "alerts") {
         $("alerts-grid").querySelector("tbody").prepend(this.row(a, true));
         $("alerts-empty").hidden = true;
-        $("alerts-count").textContent = fmtInt(this.items.length) + " alerts";
+        $("alerts-count").textContent = plural(this.items.length, "alert");
       }
     },
     rerender() { this.render(); },
@@ -1047,11 +1102,39 @@
           el("td", { class: "num" }, w.last_latency_ms === null || w.last_latency_ms === undefined ? "–" : w.last_latency_ms.toFixed(1) + " ms"),
           el("td", null, st.error || w.last_error || "")));
       }
+      this.renderDelivery(s.alert_delivery);
       if (redrawCharts || !charts.rate || !charts.lag) this.drawCharts();
       else {
         charts.rate.setData([statusHistory.t, statusHistory.eps, statusHistory.rps]);
         charts.lag.setData([statusHistory.t, statusHistory.lag]);
       }
+    },
+    /** Alert delivery counters (alerting's DeliveryStats), when the
+     * server reports them. */
+    renderDelivery(d) {
+      $("delivery-panel").hidden = !d;
+      if (!d) return;
+      const parts = [fmtInt(d.accepted) + " raised"];
+      if (d.deduplicated) parts.push(fmtInt(d.deduplicated) + " duplicates");
+      if (d.rate_limited) parts.push(fmtInt(d.rate_limited) + " held back by rate limit");
+      if (d.dropped) parts.push(fmtInt(d.dropped) + " dropped (queue full)");
+      $("delivery-summary").textContent = parts.join(" · ");
+      const tbody = clear($("delivery-grid").querySelector("tbody"));
+      for (const ch of d.channels || []) {
+        const st = ch.retrying ? ["warn", "retrying"] : ch.last_failed_at && (!ch.last_delivered_at || ch.last_failed_at > ch.last_delivered_at) ? ["bad", "failing"] : ["ok", "ok"];
+        tbody.append(el("tr", { dataset: { channel: ch.name } },
+          el("td", null, el("b", null, ch.name)),
+          el("td", null, ch.kind),
+          el("td", null, el("span", { class: "health " + st[0] }, st[1])),
+          el("td", { class: "num" }, fmtInt(ch.delivered)),
+          el("td", { class: "num" }, fmtInt(ch.failed)),
+          el("td", { class: "num" }, fmtInt(ch.retries)),
+          el("td", { class: "num" }, fmtInt(ch.dropped)),
+          el("td", { class: "num" }, fmtInt(ch.queued)),
+          el("td", { class: "num" }, ch.last_delivered_at ? fmtTime(new Date(ch.last_delivered_at * 1000).toISOString()) : "–"),
+          el("td", null, ch.last_error || "")));
+      }
+      if (!(d.channels || []).length) tbody.append(el("tr", null, el("td", { colspan: 10, class: "muted" }, "No delivering channel configured: alerts are stored and logged.")));
     },
     drawCharts() {
       const series = (c, label, color) => ({ label, stroke: color, fill: withAlpha(color, 0.1), width: 1.5, points: { show: false } });

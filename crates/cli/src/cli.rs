@@ -31,6 +31,18 @@ pub enum Command {
     Stream(StreamArgs),
     /// Check that a server can be streamed from (binlog settings, privileges, server_id, start).
     Check(CheckArgs),
+    /// Stream (or read binlog files), filter, mask, apply rules and store every change exactly once; serve the API.
+    Run(crate::run::RunArgs),
+    /// Serve the API over an existing store, without streaming.
+    Serve(crate::run::ServeArgs),
+    /// Store the changes of a range of binlog files or positions (server or local files); resumable.
+    Backfill(crate::backfill::BackfillArgs),
+    /// Apply stored changes to an empty copy of the schema in a MySQL/MariaDB database.
+    Replay(crate::replay::ReplayArgs),
+    /// Create the MySQL/MariaDB storage schema (`storage.primary: mysql`).
+    InitDb(crate::init_db::InitDbArgs),
+    /// Validate config.yaml and tables.yaml without connecting anywhere.
+    CheckConfig(crate::check_config::CheckConfigArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -475,6 +475,13 @@ impl<'c> Processor<'c> {
             (Some(set), Some(g)) => set.contains(gtid_ref(g)),
         };
         match gtid {
+            // MariaDB's `domain-server-seq`, as Display writes it, without
+            // the formatting machinery (once per transaction).
+            Some(Gtid::Maria {
+                domain,
+                server,
+                seq,
+            }) => self.gtid_text.set_parts(&[domain as u64, server as u64, seq], '-'),
             Some(g) => self.gtid_text.set_display(&g),
             None => self.gtid_text.unset(),
         }
@@ -518,6 +525,18 @@ impl TextSlot {
         self.buf.clear();
         // Writing into a String cannot fail.
         let _ = write!(self.buf, "{value}");
+        self.is_set = true;
+    }
+
+    /// Numbers joined by `separator`.
+    fn set_parts(&mut self, parts: &[u64], separator: char) {
+        self.buf.clear();
+        for (i, &part) in parts.iter().enumerate() {
+            if i > 0 {
+                self.buf.push(separator);
+            }
+            self.buf.push_str(itoa::Buffer::new().format(part));
+        }
         self.is_set = true;
     }
 

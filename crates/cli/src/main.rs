@@ -1,14 +1,19 @@
 //! `binlog-analyzer`: parse and summarise MySQL/MariaDB binary logs, from
 //! files or live from a server.
 
+mod backfill;
+mod check_config;
 mod cli;
 mod connection;
 mod driver;
 mod filter;
 mod gtid_filter;
+mod init_db;
 mod input;
 mod live;
 mod output;
+mod replay;
+mod run;
 mod stats;
 mod time;
 
@@ -70,6 +75,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Stream(args) => stream(&args)?,
         Command::Check(args) => return check(&args),
+        Command::Run(args) => return run::run(&args),
+        Command::Serve(args) => return run::serve(&args),
+        Command::Backfill(args) => return backfill::backfill(&args),
+        Command::Replay(args) => return replay::replay(&args),
+        Command::InitDb(args) => return init_db::init_db(&args),
+        Command::CheckConfig(args) => return check_config::check_config(&args),
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -231,7 +231,11 @@ pub struct RunnerHandle {
     live: broadcast::Sender<Arc<ChangeRecord>>,
     stop_tx: Arc<watch::Sender<bool>>,
     stop_flag: Arc<AtomicBool>,
+    writer: WriterSlot,
 }
+
+/// The writer's queue while a run is reading (for alerts from outside).
+type WriterSlot = Arc<std::sync::Mutex<Option<mpsc::Sender<WriteMsg>>>>;
 
 impl RunnerHandle {
     pub fn status(&self) -> Status {
@@ -241,6 +245,17 @@ impl RunnerHandle {
     /// Every record committed from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<ChangeRecord>> {
         self.live.subscribe()
+    }
+
+    /// Store alerts raised outside the pipeline (threshold alerts) with the
+    /// current checkpoint. False when the run is not writing (not started,
+    /// ended) or its queue is full.
+    pub fn store_alerts(&self, alerts: Vec<store::Alert>) -> bool {
+        let slot = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        match slot.as_ref() {
+            Some(tx) => tx.try_send(WriteMsg::Alerts(alerts)).is_ok(),
+            None => false,
+        }
     }
 
     /// Stop reading, write what was read up to the last transaction
@@ -267,6 +282,7 @@ pub struct Runner {
     live: broadcast::Sender<Arc<ChangeRecord>>,
     stop_tx: Arc<watch::Sender<bool>>,
     stop_flag: Arc<AtomicBool>,
+    writer_slot: WriterSlot,
 }
 
 impl Runner {
@@ -355,6 +371,7 @@ impl Runner {
             live: broadcast::channel(LIVE_CAPACITY).0,
             stop_tx: Arc::new(watch::channel(false).0),
             stop_flag: Arc::new(AtomicBool::new(false)),
+            writer_slot: WriterSlot::default(),
         })
     }
 
@@ -370,6 +387,7 @@ impl Runner {
             live: self.live.clone(),
             stop_tx: Arc::clone(&self.stop_tx),
             stop_flag: Arc::clone(&self.stop_flag),
+            writer: Arc::clone(&self.writer_slot),
         }
     }
 
@@ -405,6 +423,7 @@ impl Runner {
             live,
             stop_tx,
             stop_flag,
+            writer_slot,
         } = self;
         let pipeline = Pipeline::new(&config, &hash_key)?;
         for w in &config.warnings {
@@ -420,8 +439,11 @@ impl Runner {
             observer: Arc::clone(&observer),
             on_commit: options.on_commit,
             retry_delay: options.retry_delay,
+            last_checkpoint: start.clone(),
+            pending_alerts: Vec::new(),
         }
         .spawn(rx)?;
+        *writer_slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(tx.clone());
         let purge_stop = retention::Stop::default();
         let purge = match (options.retention, storage.retention_days) {
             (true, Some(days)) => {
@@ -526,7 +548,8 @@ impl Runner {
             }
         };
         status.update(|s| s.state = RunState::Stopping);
-        // The reader dropped its sender: the writer drains the queue and ends.
+        // With the reader's sender gone too, the writer drains the queue and ends.
+        writer_slot.lock().unwrap_or_else(|p| p.into_inner()).take();
         let joined = tokio::task::spawn_blocking(move || writer.join()).await;
         purge_stop.stop();
         if let Some(p) = purge {

@@ -30,6 +30,10 @@ const MAINTENANCE_BUDGET: usize = 5_000;
 
 pub(crate) enum WriteMsg {
     Batch(Batch),
+    /// Alerts raised outside the pipeline (threshold alerts), stored with
+    /// the current checkpoint (or with the next batch when there is none
+    /// yet).
+    Alerts(Vec<Alert>),
     /// Persist the schema history, valid from `at`.
     Schema {
         at: SchemaPosition,
@@ -68,6 +72,10 @@ pub(crate) struct Writer {
     /// progress).
     pub on_commit: Option<CommitHook>,
     pub retry_delay: Duration,
+    /// The checkpoint last committed (the start position before that).
+    pub last_checkpoint: Option<Checkpoint>,
+    /// Alerts waiting for a checkpoint to be stored with.
+    pub pending_alerts: Vec<Alert>,
 }
 
 impl Writer {
@@ -112,6 +120,7 @@ impl Writer {
                     maintenance = true;
                     self.batch(b, &mut totals)
                 }
+                WriteMsg::Alerts(a) => self.alerts(a),
                 WriteMsg::Schema { at, document } => self.schema(&at, &document),
             };
             if let Err(e) = step {
@@ -126,6 +135,26 @@ impl Writer {
         self.retrying("saving the schema history", |stores| {
             stores.save_schema(at, document)
         })
+    }
+
+    fn current_checkpoint(&self) -> Option<Checkpoint> {
+        match &self.policy {
+            CheckpointPolicy::Advance => self.last_checkpoint.clone(),
+            CheckpointPolicy::Keep(c) => Some(c.clone()),
+        }
+    }
+
+    fn alerts(&mut self, alerts: Vec<Alert>) -> Result<()> {
+        let Some(cp) = self.current_checkpoint() else {
+            self.pending_alerts.extend(alerts);
+            return Ok(());
+        };
+        let outcome = self.retrying("storing alerts", |stores| {
+            stores.write_batch(&[], &alerts, &cp)
+        })?;
+        self.status
+            .update(|s| s.alerts_committed += outcome.alerts_inserted as u64);
+        Ok(())
     }
 
     fn retrying<T>(
@@ -157,7 +186,8 @@ impl Writer {
     }
 
     fn batch(&mut self, batch: Batch, totals: &mut WriteTotals) -> Result<()> {
-        let alerts: Vec<Alert> = batch.alerts.iter().map(Alert::from_rule).collect();
+        let mut alerts: Vec<Alert> = std::mem::take(&mut self.pending_alerts);
+        alerts.extend(batch.alerts.iter().map(Alert::from_rule));
         let checkpoint = match &self.policy {
             CheckpointPolicy::Advance => batch.checkpoint.clone(),
             CheckpointPolicy::Keep(c) => c.clone(),
@@ -167,6 +197,7 @@ impl Writer {
             stores.write_batch(&batch.records, &alerts, &checkpoint)
         })?;
         let took = started.elapsed();
+        self.last_checkpoint = Some(checkpoint.clone());
         for st in self.stores.status() {
             if let Some(latency) = st.last_latency {
                 self.observer

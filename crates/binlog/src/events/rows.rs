@@ -194,6 +194,7 @@ fn emptied(mut image: Vec<Option<Value<'_>>>) -> Vec<Option<Value<'static>>> {
     image.into_iter().map(|_| None).collect()
 }
 
+
 /// Set bits among the first `n` of a column bitmap.
 fn count_bits(bits: &[u8], n: usize) -> usize {
     let full = n / 8;

@@ -53,8 +53,6 @@ pub fn decimal_binary_size(precision: u8, scale: u8) -> Result<usize, BodyError>
 
 /// Longest text of a DECIMAL: sign, 65 digits and the point.
 const MAX_TEXT: usize = MAX_PRECISION as usize + 2;
-/// Longest binary form: 65 digits in 7 words and a 2-digit group.
-const MAX_BINARY: usize = 30;
 
 /// "00" "01" … "99": two digits per lookup.
 static DIGIT_PAIRS: [u8; 200] = {
@@ -77,11 +75,10 @@ pub fn decode_decimal(
     let size = decimal_binary_size(precision, scale)?;
     let bytes = r.take(size)?;
     let mut text = [0u8; MAX_TEXT];
-    let len = format_decimal(&mut text, bytes, precision, scale)?;
-    // Only ASCII digits, '-' and '.' were written; one exact allocation.
-    std::str::from_utf8(&text[..len])
-        .map(str::to_owned)
-        .map_err(|_| BodyError::Invalid("decimal text is not ASCII".into()))
+    let len = format_sized(&mut text, bytes, precision, scale)?;
+    // Only ASCII digits, '-' and '.' were written: one char per byte, and
+    // one exact allocation.
+    Ok(text[..len].iter().map(|&b| char::from(b)).collect())
 }
 
 /// Decode a binary decimal held in `bytes` (which may be longer), returning
@@ -104,22 +101,6 @@ pub fn write_decimal_digits(
     precision: u8,
     scale: u8,
 ) -> Result<(), BodyError> {
-    let mut text = [0u8; MAX_TEXT];
-    let len = format_decimal(&mut text, bytes, precision, scale)?;
-    out.extend_from_slice(&text[..len]);
-    Ok(())
-}
-
-/// Write the text of the binary decimal `bytes` into `text`; returns its
-/// length. Every digit of the integer part and the fraction is written
-/// first (zero-padded groups, two digits per step), then the integer
-/// part's leading zeros are dropped.
-fn format_decimal(
-    text: &mut [u8; MAX_TEXT],
-    bytes: &[u8],
-    precision: u8,
-    scale: u8,
-) -> Result<usize, BodyError> {
     let size = decimal_binary_size(precision, scale)?;
     if bytes.len() != size {
         return Err(BodyError::Invalid(format!(
@@ -127,62 +108,61 @@ fn format_decimal(
             bytes.len()
         )));
     }
+    let mut text = [0u8; MAX_TEXT];
+    let len = format_sized(&mut text, bytes, precision, scale)?;
+    out.extend_from_slice(&text[..len]);
+    Ok(())
+}
+
+/// Write the text of the binary decimal `bytes`, which callers have checked
+/// is [`decimal_binary_size`] long, into `text`; returns its length. Every
+/// digit of the integer part and the fraction is written first
+/// (zero-padded groups, two digits per step), then the integer part's
+/// leading zeros are dropped.
+fn format_sized(
+    text: &mut [u8; MAX_TEXT],
+    bytes: &[u8],
+    precision: u8,
+    scale: u8,
+) -> Result<usize, BodyError> {
     let intg = (precision - scale) as usize;
     let frac = scale as usize;
-    if size == 0 {
+    let Some(&first) = bytes.first() else {
         text[0] = b'0';
         return Ok(1);
-    }
-
-    // Undo the sign-bit flip and, for negative values, the inversion.
-    let negative = bytes[0] & 0x80 == 0;
-    let mask = if negative { 0xFF } else { 0 };
-    let mut buf = [0u8; MAX_BINARY];
-    let buf = &mut buf[..size];
-    for (dst, src) in buf.iter_mut().zip(bytes) {
-        *dst = src ^ mask;
-    }
-    buf[0] ^= 0x80;
-
-    // All `precision` digits, integer part first.
-    let mut digits = [0u8; MAX_PRECISION as usize];
-    let mut pos = 0;
-    let mut at = 0;
-    let mut nonzero = false;
-    let mut group = |n_digits: usize| -> Result<(), BodyError> {
-        let n_bytes = if n_digits == DIGITS_PER_WORD {
-            4
-        } else {
-            DIG2BYTES[n_digits]
-        };
-        let value = buf[pos..pos + n_bytes]
-            .iter()
-            .fold(0u32, |acc, &b| (acc << 8) | b as u32);
-        pos += n_bytes;
-        if value >= POW10[n_digits] {
-            return Err(BodyError::Invalid(format!(
-                "corrupt DECIMAL({precision},{scale}): group value {value} has more than {n_digits} digits"
-            )));
-        }
-        nonzero |= value != 0;
-        write_group(&mut digits[at..at + n_digits], value);
-        at += n_digits;
-        Ok(())
     };
+    // The sign bit is stored flipped; negative values are also inverted.
+    let negative = first & 0x80 == 0;
+    let mask = if negative { 0xFF } else { 0 };
+
+    // All `precision` digits, integer part first: group widths in order.
     let lead = intg % DIGITS_PER_WORD;
-    if lead > 0 {
-        group(lead)?;
-    }
-    for _ in 0..intg / DIGITS_PER_WORD {
-        group(DIGITS_PER_WORD)?;
-    }
-    for _ in 0..frac / DIGITS_PER_WORD {
-        group(DIGITS_PER_WORD)?;
-    }
     let tail = frac % DIGITS_PER_WORD;
-    if tail > 0 {
-        group(tail)?;
+    let words = intg / DIGITS_PER_WORD + frac / DIGITS_PER_WORD;
+    let mut digits = [0u8; MAX_PRECISION as usize];
+    let mut groups = Groups {
+        bytes,
+        pos: 0,
+        mask,
+        digits: &mut digits,
+        at: 0,
+        nonzero: false,
+    };
+    let corrupt = |(value, n_digits): (u32, usize)| {
+        BodyError::Invalid(format!(
+            "corrupt DECIMAL({precision},{scale}): group value {value} has more than {n_digits} digits"
+        ))
+    };
+    if lead > 0 {
+        groups.next(lead).map_err(corrupt)?;
     }
+    for _ in 0..words {
+        groups.next(DIGITS_PER_WORD).map_err(corrupt)?;
+    }
+    if tail > 0 {
+        groups.next(tail).map_err(corrupt)?;
+    }
+    let nonzero = groups.nonzero;
 
     let mut len = 0;
     let mut put = |s: &[u8]| {
@@ -203,6 +183,48 @@ fn format_decimal(
         put(&digits[intg..intg + frac]);
     }
     Ok(len)
+}
+
+/// Reads the digit groups of a binary decimal in order and writes their
+/// digits.
+struct Groups<'b, 'd> {
+    bytes: &'b [u8],
+    /// Next byte to read.
+    pos: usize,
+    /// 0xFF for negative values (stored inverted), else 0.
+    mask: u8,
+    digits: &'d mut [u8; MAX_PRECISION as usize],
+    /// Next digit to write.
+    at: usize,
+    nonzero: bool,
+}
+
+impl Groups<'_, '_> {
+    /// The next group of `n_digits` digits; `Err((value, n_digits))` when
+    /// the stored value has more digits than the group holds.
+    #[inline]
+    fn next(&mut self, n_digits: usize) -> Result<(), (u32, usize)> {
+        let n_bytes = if n_digits == DIGITS_PER_WORD {
+            4
+        } else {
+            DIG2BYTES[n_digits]
+        };
+        let mut value = self.bytes[self.pos..self.pos + n_bytes]
+            .iter()
+            .fold(0u32, |acc, &b| (acc << 8) | (b ^ self.mask) as u32);
+        if self.pos == 0 {
+            // Undo the flipped sign bit of the first byte.
+            value ^= 0x80 << (8 * (n_bytes - 1));
+        }
+        self.pos += n_bytes;
+        if value >= POW10[n_digits] {
+            return Err((value, n_digits));
+        }
+        self.nonzero |= value != 0;
+        write_group(&mut self.digits[self.at..self.at + n_digits], value);
+        self.at += n_digits;
+        Ok(())
+    }
 }
 
 /// `value` as exactly `dst.len()` (at most 9) decimal digits.

@@ -37,28 +37,59 @@ const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
 /// \f \r`, others as `\u00xx`); everything else, including non-ASCII, is
 /// copied as UTF-8.
 pub fn write_json_str(out: &mut Vec<u8>, s: &str) {
-    out.reserve(s.len() + 2);
-    out.push(b'"');
     let bytes = s.as_bytes();
+    out.reserve(bytes.len() + 2);
+    out.push(b'"');
+    // `start`: first byte not copied yet; runs are copied when an escape
+    // interrupts them.
     let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
+    let mut i = 0;
+    while i < bytes.len() {
+        // Text rarely needs escapes: test eight bytes at a time, and jump
+        // straight to the first one that does.
+        if let Some(word) = bytes.get(i..i + 8) {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(word);
+            let found = escape_mask(u64::from_le_bytes(w));
+            if found == 0 {
+                i += 8;
+                continue;
+            }
+            i += (found.trailing_zeros() / 8) as usize;
+        }
+        let Some(&b) = bytes.get(i) else { break };
         let esc = JSON_ESCAPE[b as usize];
-        if esc == 0 {
-            continue;
+        if esc != 0 {
+            out.extend_from_slice(&bytes[start..i]);
+            if esc == b'u' {
+                out.extend_from_slice(b"\\u00");
+                out.push(HEX_LOWER[(b >> 4) as usize]);
+                out.push(HEX_LOWER[(b & 0xf) as usize]);
+            } else {
+                out.push(b'\\');
+                out.push(esc);
+            }
+            start = i + 1;
         }
-        out.extend_from_slice(&bytes[start..i]);
-        if esc == b'u' {
-            out.extend_from_slice(b"\\u00");
-            out.push(HEX_LOWER[(b >> 4) as usize]);
-            out.push(HEX_LOWER[(b & 0xf) as usize]);
-        } else {
-            out.push(b'\\');
-            out.push(esc);
-        }
-        start = i + 1;
+        i += 1;
     }
     out.extend_from_slice(&bytes[start..]);
     out.push(b'"');
+}
+
+/// The high bit of each byte of `w` (little-endian: first byte lowest)
+/// that needs a JSON escape: control characters, `"` and `\`. Bits above
+/// the lowest one may be spurious; the lowest one is exact, and the mask is
+/// zero exactly when no byte needs an escape.
+#[inline]
+fn escape_mask(w: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    // A byte below `n` (n <= 0x80) has its high bit set in `x - n` but not
+    // in `x` (a borrow only ever marks bytes above a true one); a byte equal
+    // to `c` is a zero byte of `x ^ c`, i.e. below 1.
+    let below = |x: u64, n: u64| x.wrapping_sub(ONES * n) & !x & HIGHS;
+    below(w, 0x20) | below(w ^ (ONES * b'"' as u64), 1) | below(w ^ (ONES * b'\\' as u64), 1)
 }
 
 /// Append standard base64 (with padding) of `bytes`.
@@ -419,6 +450,45 @@ mod tests {
             String::from_utf8(out).unwrap(),
             r#""a\"b\\c\n\t\r\b\f\u0001\u001fé😀"#.to_string() + "\u{7f}\""
         );
+    }
+
+    /// Byte-at-a-time reference for `write_json_str`.
+    fn json_str_reference(s: &str) -> Vec<u8> {
+        let mut out = vec![b'"'];
+        for &b in s.as_bytes() {
+            match JSON_ESCAPE[b as usize] {
+                0 => out.push(b),
+                b'u' => out.extend_from_slice(format!("\\u{b:04x}").as_bytes()),
+                esc => out.extend_from_slice(&[b'\\', esc]),
+            }
+        }
+        out.push(b'"');
+        out
+    }
+
+    #[test]
+    fn json_string_word_scan_finds_escapes_at_every_offset() {
+        // Every escapable byte and some near misses (space, DEL, UTF-8
+        // bytes, `#`/`[` next to `"`/`\\`) at every position of strings
+        // that span zero to three 8-byte words.
+        let specials = ["\"", "\\", "\n", "\u{0}", "\u{1f}", " ", "!", "#", "[", "]", "\u{7f}", "é", "😀"];
+        for len in 0..26 {
+            for pos in 0..len.max(1) {
+                for sp in specials {
+                    let mut s: String = "abcdefghijklmnopqrstuvwxyz".chars().take(len).collect();
+                    if pos < s.len() {
+                        s.replace_range(pos..pos + 1, sp);
+                    }
+                    let mut out = Vec::new();
+                    write_json_str(&mut out, &s);
+                    assert_eq!(out, json_str_reference(&s), "{s:?}");
+                }
+            }
+        }
+        let dense = "\"\\\n\u{1}x\"\"\\\u{1f}\u{1f} é\"".repeat(3);
+        let mut out = Vec::new();
+        write_json_str(&mut out, &dense);
+        assert_eq!(out, json_str_reference(&dense));
     }
 
     #[test]

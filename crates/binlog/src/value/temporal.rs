@@ -274,48 +274,114 @@ pub fn read_timestamp2(r: &mut ByteReader<'_>, fsp: u16) -> Result<Timestamp, Bo
 
 // ---------------------------------------------------------------- printing
 
+/// The text of one temporal value, built on the stack and appended to the
+/// output in one go (appending field by field costs a capacity check and a
+/// copy call per two-digit field).
+struct Stamp {
+    buf: [u8; 64],
+    len: usize,
+}
+
+impl Stamp {
+    fn new() -> Self {
+        Stamp {
+            buf: [0; 64],
+            len: 0,
+        }
+    }
+
+    #[inline]
+    fn push(&mut self, b: u8) {
+        self.buf[self.len] = b;
+        self.len += 1;
+    }
+
+    /// `v` in decimal, zero-padded to at least `width` digits.
+    #[inline]
+    fn padded(&mut self, v: u64, width: usize) {
+        // Dates and times are mostly two- and four-digit fields.
+        if width == 2 && v < 100 {
+            self.push(b'0' + (v / 10) as u8);
+            self.push(b'0' + (v % 10) as u8);
+            return;
+        }
+        if width == 4 && v < 10_000 {
+            let (hi, lo) = ((v / 100) as u8, (v % 100) as u8);
+            for d in [hi / 10, hi % 10, lo / 10, lo % 10] {
+                self.push(b'0' + d);
+            }
+            return;
+        }
+        let mut buf = itoa::Buffer::new();
+        let s = buf.format(v);
+        for _ in s.len()..width {
+            self.push(b'0');
+        }
+        for &b in s.as_bytes() {
+            self.push(b);
+        }
+    }
+
+    /// ".ffffff" truncated to `fsp` digits (nothing for fsp 0).
+    fn fraction(&mut self, micros: u32, fsp: u8) {
+        let fsp = fsp.min(MAX_FSP);
+        if fsp == 0 {
+            return;
+        }
+        self.push(b'.');
+        let scaled = micros / 10u32.pow((MAX_FSP - fsp) as u32);
+        self.padded(scaled as u64, fsp as usize);
+    }
+
+    fn ymd(&mut self, year: u16, month: u8, day: u8) {
+        self.padded(year as u64, 4);
+        self.push(b'-');
+        self.padded(month as u64, 2);
+        self.push(b'-');
+        self.padded(day as u64, 2);
+    }
+
+    fn hms(&mut self, hour: u64, minute: u8, second: u8) {
+        self.padded(hour, 2);
+        self.push(b':');
+        self.padded(minute as u64, 2);
+        self.push(b':');
+        self.padded(second as u64, 2);
+    }
+
+    fn zero_timestamp(&mut self, fsp: u8) {
+        for &b in b"0000-00-00 00:00:00" {
+            self.push(b);
+        }
+        self.fraction(0, fsp);
+    }
+
+    fn append_to(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.buf[..self.len]);
+    }
+}
+
 /// Append `v` in decimal, zero-padded to at least `width` digits.
 pub(crate) fn push_padded(out: &mut Vec<u8>, v: u64, width: usize) {
-    let mut buf = itoa::Buffer::new();
-    let s = buf.format(v);
-    for _ in s.len()..width {
-        out.push(b'0');
-    }
-    out.extend_from_slice(s.as_bytes());
+    let mut t = Stamp::new();
+    t.padded(v, width);
+    t.append_to(out);
 }
 
 /// Append ".ffffff" truncated to `fsp` digits (nothing for fsp 0), as MySQL
 /// prints fractional seconds.
 pub(crate) fn push_fraction(out: &mut Vec<u8>, micros: u32, fsp: u8) {
-    let fsp = fsp.min(MAX_FSP);
-    if fsp == 0 {
-        return;
-    }
-    out.push(b'.');
-    let scaled = micros / 10u32.pow((MAX_FSP - fsp) as u32);
-    push_padded(out, scaled as u64, fsp as usize);
-}
-
-fn push_ymd(out: &mut Vec<u8>, year: u16, month: u8, day: u8) {
-    push_padded(out, year as u64, 4);
-    out.push(b'-');
-    push_padded(out, month as u64, 2);
-    out.push(b'-');
-    push_padded(out, day as u64, 2);
-}
-
-fn push_hms(out: &mut Vec<u8>, hour: u64, minute: u8, second: u8) {
-    push_padded(out, hour, 2);
-    out.push(b':');
-    push_padded(out, minute as u64, 2);
-    out.push(b':');
-    push_padded(out, second as u64, 2);
+    let mut t = Stamp::new();
+    t.fraction(micros, fsp);
+    t.append_to(out);
 }
 
 impl Date {
     /// "YYYY-MM-DD".
     pub fn write(&self, out: &mut Vec<u8>) {
-        push_ymd(out, self.year, self.month, self.day);
+        let mut t = Stamp::new();
+        t.ymd(self.year, self.month, self.day);
+        t.append_to(out);
     }
 }
 
@@ -326,11 +392,13 @@ impl Time {
     }
     /// As [`Time::write`] with an explicit number of fraction digits.
     pub fn write_with_fsp(&self, out: &mut Vec<u8>, fsp: u8) {
+        let mut t = Stamp::new();
         if self.negative {
-            out.push(b'-');
+            t.push(b'-');
         }
-        push_hms(out, self.hours as u64, self.minutes, self.seconds);
-        push_fraction(out, self.micros, fsp);
+        t.hms(self.hours as u64, self.minutes, self.seconds);
+        t.fraction(self.micros, fsp);
+        t.append_to(out);
     }
 }
 
@@ -341,10 +409,12 @@ impl DateTime {
     }
     /// As [`DateTime::write`] with an explicit number of fraction digits.
     pub fn write_with_fsp(&self, out: &mut Vec<u8>, fsp: u8) {
-        push_ymd(out, self.year, self.month, self.day);
-        out.push(b' ');
-        push_hms(out, self.hour as u64, self.minute, self.second);
-        push_fraction(out, self.micros, fsp);
+        let mut t = Stamp::new();
+        t.ymd(self.year, self.month, self.day);
+        t.push(b' ');
+        t.hms(self.hour as u64, self.minute, self.second);
+        t.fraction(self.micros, fsp);
+        t.append_to(out);
     }
 }
 
@@ -390,24 +460,26 @@ impl Timestamp {
     /// ISO-8601 UTC "YYYY-MM-DDTHH:MM:SS[.fraction]Z"; the zero timestamp
     /// prints as MySQL shows it, "0000-00-00 00:00:00[.000…]".
     pub fn write_iso_utc(&self, out: &mut Vec<u8>) {
+        let mut t = Stamp::new();
         if self.is_zero() {
-            out.extend_from_slice(b"0000-00-00 00:00:00");
-            push_fraction(out, 0, self.fsp);
-            return;
+            t.zero_timestamp(self.fsp);
+        } else {
+            let u = self.to_utc();
+            t.ymd(u.year, u.month, u.day);
+            t.push(b'T');
+            t.hms(u.hour as u64, u.minute, u.second);
+            t.fraction(u.micros, u.fsp);
+            t.push(b'Z');
         }
-        let t = self.to_utc();
-        push_ymd(out, t.year, t.month, t.day);
-        out.push(b'T');
-        push_hms(out, t.hour as u64, t.minute, t.second);
-        push_fraction(out, t.micros, t.fsp);
-        out.push(b'Z');
+        t.append_to(out);
     }
 
     /// "YYYY-MM-DD HH:MM:SS[.fraction]" in UTC (zero timestamp as zeros).
     pub fn write_utc(&self, out: &mut Vec<u8>) {
         if self.is_zero() {
-            out.extend_from_slice(b"0000-00-00 00:00:00");
-            push_fraction(out, 0, self.fsp);
+            let mut t = Stamp::new();
+            t.zero_timestamp(self.fsp);
+            t.append_to(out);
             return;
         }
         self.to_utc().write(out);

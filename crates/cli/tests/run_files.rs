@@ -1,0 +1,231 @@
+//! `run`, `serve`, `backfill` and `check-config` over the project's sample
+//! binlog (examples/config: the README's first command), no server needed.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{bin, stderr};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// A copy of examples/ in a scratch directory, so that the config's
+/// `data_dir` (../../data) lands in the scratch directory too.
+fn examples_copy(name: &str) -> PathBuf {
+    let dir = common::scratch(name);
+    let _ = std::fs::remove_dir_all(dir.join("data"));
+    for sub in ["config", "binlogs"] {
+        let to = dir.join("examples").join(sub);
+        std::fs::create_dir_all(&to).unwrap();
+        for e in std::fs::read_dir(repo().join("examples").join(sub)).unwrap() {
+            let p = e.unwrap().path();
+            std::fs::copy(&p, to.join(p.file_name().unwrap())).unwrap();
+        }
+    }
+    dir
+}
+
+fn analyzer(dir: &Path, args: &[&str]) -> Output {
+    Command::new(bin())
+        .current_dir(dir)
+        .args(args)
+        .env_remove("BINLOG_ANALYZER_HASH_KEY")
+        .output()
+        .unwrap()
+}
+
+const CONFIG: &str = "examples/config/config.yaml";
+
+#[test]
+fn readme_first_command_stores_the_sample_once() {
+    let dir = examples_copy("run-sample");
+    let out = analyzer(&dir, &["run", "--config", CONFIG, "--no-api"]);
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains(" 24 changes stored (0 already held), 6 alerts"), "{err}");
+    assert!(dir.join("data/binlog-analyzer.sqlite").is_file());
+    assert!(dir.join("data/masking.key").is_file(), "the key is generated");
+    // Alerts are logged, masked.
+    assert!(err.contains("user_deletion"), "{err}");
+    for raw in ["alice@example.com", "13800138000", "+1-555-0100", "$2b$12$"] {
+        assert!(!err.contains(raw), "{raw} in the log");
+    }
+    // Again: the store resumes at its checkpoint; nothing is stored twice.
+    let again = analyzer(&dir, &["run", "--config", CONFIG, "--no-api"]);
+    let err = stderr(&again);
+    assert!(again.status.success(), "{err}");
+    assert!(err.contains("resuming after sample.000001:"), "{err}");
+    assert!(err.contains(" 0 changes stored"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// GET over plain HTTP/1.1; the response's status code and body.
+fn get(port: u16, path: &str) -> Option<(u16, String)> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut text = String::new();
+    s.read_to_string(&mut text).ok()?;
+    let code = text.split(' ').nth(1)?.parse().ok()?;
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string())?;
+    Some((code, body))
+}
+
+fn wait_for(port: u16, path: &str) -> (u16, String) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(r) = get(port, path) {
+            return r;
+        }
+        assert!(Instant::now() < deadline, "nothing listens on {port}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn run_serve_keeps_the_api_up_and_serve_reads_an_existing_store() {
+    let dir = examples_copy("run-serve");
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut child = Command::new(bin())
+        .current_dir(&dir)
+        .args(["run", "--config", CONFIG, "--serve", "--listen", &listen])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (code, _) = wait_for(port, "/health");
+    assert_eq!(code, 200);
+    // The status reports where reading stopped.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (code, body) = wait_for(port, "/api/status");
+        assert_eq!(code, 200, "{body}");
+        if body.contains("sample.000001") && body.contains("\"rows_total\":24") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{body}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    // `serve` over the store the run left.
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut child = Command::new(bin())
+        .current_dir(&dir)
+        .args(["serve", "--config", CONFIG, "--listen", &listen])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (code, body) = wait_for(port, "/api/tables/ecommerce/orders/stats");
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(code, 200, "{body}");
+    assert!(body.contains("\"total_changes\":8"), "{body}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn backfill_of_files_is_resumable_and_stores_each_change_once() {
+    let dir = examples_copy("backfill");
+    let part = analyzer(
+        &dir,
+        &[
+            "backfill",
+            "--config",
+            CONFIG,
+            "--to-file",
+            "sample.000001",
+            "--to-pos",
+            "5000",
+            "--no-progress",
+        ],
+    );
+    let err = stderr(&part);
+    assert!(part.status.success(), "{err}");
+    assert!(err.contains("backfill complete"), "{err}");
+    let stored_part: u64 = err
+        .split(": ")
+        .find_map(|s| s.split(" changes stored").next()?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{err}"));
+    assert!(stored_part > 0 && stored_part < 24, "{err}");
+    // The same range again: nothing to do.
+    let again = analyzer(
+        &dir,
+        &[
+            "backfill", "--config", CONFIG, "--to-file", "sample.000001", "--to-pos", "5000",
+        ],
+    );
+    assert!(stderr(&again).contains("backfilled already"), "{}", stderr(&again));
+    // The whole file: the rest arrives, the first part is skipped.
+    let all = analyzer(&dir, &["backfill", "--config", CONFIG, "--no-progress"]);
+    let err = stderr(&all);
+    assert!(all.status.success(), "{err}");
+    assert!(
+        err.contains(&format!(
+            "{} changes stored ({stored_part} already held)",
+            24 - stored_part
+        )),
+        "{err}"
+    );
+    // A run after the backfill has nothing left to store.
+    let run = analyzer(&dir, &["run", "--config", CONFIG, "--no-api"]);
+    assert!(stderr(&run).contains(" 0 changes stored"), "{}", stderr(&run));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn check_config_reports_what_a_config_does_or_every_error() {
+    let ok = common::run(&[
+        "check-config",
+        "--config",
+        repo().join(CONFIG).to_str().unwrap(),
+    ]);
+    assert!(ok.status.success(), "{}", stderr(&ok));
+    let report = common::stdout(&ok);
+    assert!(report.contains("sample.000001"), "{report}");
+    // The seed's files, as written.
+    let seed = common::run(&[
+        "check-config",
+        "--config",
+        repo().join("config/config.example.yaml").to_str().unwrap(),
+    ]);
+    assert!(seed.status.success(), "{}", stderr(&seed));
+
+    let dir = common::scratch("check-config");
+    let bad = dir.join("config.yaml");
+    std::fs::write(
+        &bad,
+        "mysql:\n  source:\n    host: \"db\"\n    prot: 3306\n",
+    )
+    .unwrap();
+    let out = common::run(&["check-config", "--config", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("mysql.source.prot"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
