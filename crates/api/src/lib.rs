@@ -100,7 +100,7 @@ impl ApiSettings {
                 .as_ref()
                 .filter(|t| !t.is_empty())
                 .map(|t| t.expose().to_string()),
-            cors_origins: Vec::new(),
+            cors_origins: api.cors_origins.clone(),
         }
     }
 }

@@ -72,7 +72,8 @@ struct Pending {
     in_payload: bool,
     source: Source,
     /// Events decoded while reading (they change the stream's state).
-    prepared: Option<Event<'static>>,
+    /// Boxed: events are large, and a `Pending` is moved on every event.
+    prepared: Option<Box<Event<'static>>>,
 }
 
 /// What to do with an event after looking at its type.
@@ -236,7 +237,7 @@ impl<R: Read> BinlogStream<R> {
         };
         let fde = self.reader.fde();
         let event = match pending.prepared {
-            Some(event) => event,
+            Some(event) => *event,
             None => {
                 let body = match pending.source {
                     Source::Scratch => &self.scratch[..],
@@ -300,7 +301,7 @@ impl<R: Read> BinlogStream<R> {
                     )?;
                     let prepared = match step {
                         Step::Decode => None,
-                        Step::Prepared(event) => Some(*event),
+                        Step::Prepared(event) => Some(event),
                         Step::Compressed | Step::Payload | Step::Encrypted => {
                             return Err(DecodeError::Corrupt {
                                 offset,
@@ -352,7 +353,7 @@ impl<R: Read> BinlogStream<R> {
         };
         match step {
             Step::Decode => {}
-            Step::Prepared(event) => pending.prepared = Some(*event),
+            Step::Prepared(event) => pending.prepared = Some(event),
             Step::Compressed => {
                 pending.type_code =
                     compressed::decompress_body(body, type_code, fde, &mut self.scratch).map_err(

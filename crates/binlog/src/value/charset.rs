@@ -56,7 +56,7 @@ pub fn encoding_for_collation(id: u16) -> TextEncoding {
     use TextEncoding as E;
     // Nearly every text column is in one of the usual UTF-8 collations:
     // answer those before walking the tables below.
-    if matches!(id, 45 | 46 | 224 | 255 | 33 | 83 | 192) {
+    if is_usual_utf8(id) {
         return E::Utf8;
     }
     match id {
@@ -161,10 +161,31 @@ pub fn decode_with(bytes: &[u8], encoding: TextEncoding) -> Option<Cow<'_, str>>
 /// A column value from string bytes: `Text` when they decode, else `Bytes`.
 #[inline]
 pub fn decode_text(bytes: &[u8], charset: Option<u16>) -> Value<'_> {
+    // Inline the usual case (UTF-8 text; see `decode_value` on why).
+    if let Some(id) = charset {
+        if is_usual_utf8(id) {
+            return match std::str::from_utf8(bytes) {
+                Ok(text) => Value::Text(Cow::Borrowed(text)),
+                Err(_) => Value::Bytes(Cow::Borrowed(bytes)),
+            };
+        }
+    }
+    decode_text_any(bytes, charset)
+}
+
+#[inline(never)]
+fn decode_text_any(bytes: &[u8], charset: Option<u16>) -> Value<'_> {
     match decode_str(bytes, charset) {
         Some(text) => Value::Text(text),
         None => Value::Bytes(Cow::Borrowed(bytes)),
     }
+}
+
+/// The utf8mb4/utf8mb3 collations nearly every text column uses (a subset
+/// of those [`encoding_for_collation`] maps to UTF-8).
+#[inline(always)]
+fn is_usual_utf8(id: u16) -> bool {
+    matches!(id, 45 | 46 | 224 | 255 | 33 | 83 | 192)
 }
 
 fn decode_legacy<'a>(bytes: &'a [u8], enc: &'static Encoding) -> Option<Cow<'a, str>> {

@@ -75,10 +75,11 @@ pub fn decode_decimal(
     let size = decimal_binary_size(precision, scale)?;
     let bytes = r.take(size)?;
     let mut text = [0u8; MAX_TEXT];
-    let len = format_sized(&mut text, bytes, precision, scale)?;
-    // Only ASCII digits, '-' and '.' were written: one char per byte, and
-    // one exact allocation.
-    Ok(text[..len].iter().map(|&b| char::from(b)).collect())
+    let (start, end) = format_sized(&mut text, bytes, precision, scale)?;
+    // Only ASCII digits, '-' and '.' were written.
+    std::str::from_utf8(&text[start..end])
+        .map(String::from)
+        .map_err(|_| BodyError::Invalid("decimal text is not ASCII".into()))
 }
 
 /// Decode a binary decimal held in `bytes` (which may be longer), returning
@@ -109,91 +110,91 @@ pub fn write_decimal_digits(
         )));
     }
     let mut text = [0u8; MAX_TEXT];
-    let len = format_sized(&mut text, bytes, precision, scale)?;
-    out.extend_from_slice(&text[..len]);
+    let (start, end) = format_sized(&mut text, bytes, precision, scale)?;
+    out.extend_from_slice(&text[start..end]);
     Ok(())
 }
 
 /// Write the text of the binary decimal `bytes`, which callers have checked
-/// is [`decimal_binary_size`] long, into `text`; returns its length. Every
-/// digit of the integer part and the fraction is written first
-/// (zero-padded groups, two digits per step), then the integer part's
-/// leading zeros are dropped.
+/// is [`decimal_binary_size`] long, into `text`; returns where it starts
+/// and ends. Digits go in place, so nothing is copied afterwards:
+/// `text[0]` is room for the sign, then every integer digit (zero-padded
+/// groups, two digits per step; a single "0" when there are none), the
+/// point and every fraction digit; the text starts at the first
+/// significant integer digit (or its sign).
 fn format_sized(
     text: &mut [u8; MAX_TEXT],
     bytes: &[u8],
     precision: u8,
     scale: u8,
-) -> Result<usize, BodyError> {
+) -> Result<(usize, usize), BodyError> {
     let intg = (precision - scale) as usize;
     let frac = scale as usize;
     let Some(&first) = bytes.first() else {
-        text[0] = b'0';
-        return Ok(1);
+        text[1] = b'0';
+        return Ok((1, 2));
     };
     // The sign bit is stored flipped; negative values are also inverted.
     let negative = first & 0x80 == 0;
-    let mask = if negative { 0xFF } else { 0 };
-
-    // All `precision` digits, integer part first: group widths in order.
-    let lead = intg % DIGITS_PER_WORD;
-    let tail = frac % DIGITS_PER_WORD;
-    let words = intg / DIGITS_PER_WORD + frac / DIGITS_PER_WORD;
-    let mut digits = [0u8; MAX_PRECISION as usize];
-    let mut groups = Groups {
-        bytes,
-        pos: 0,
-        mask,
-        digits: &mut digits,
-        at: 0,
-        nonzero: false,
-    };
     let corrupt = |(value, n_digits): (u32, usize)| {
         BodyError::Invalid(format!(
             "corrupt DECIMAL({precision},{scale}): group value {value} has more than {n_digits} digits"
         ))
     };
+    let mut groups = Groups {
+        bytes,
+        pos: 0,
+        negative,
+        text,
+        at: 1,
+        nonzero: false,
+    };
+    let lead = intg % DIGITS_PER_WORD;
     if lead > 0 {
         groups.next(lead).map_err(corrupt)?;
     }
-    for _ in 0..words {
+    for _ in 0..intg / DIGITS_PER_WORD {
         groups.next(DIGITS_PER_WORD).map_err(corrupt)?;
     }
-    if tail > 0 {
-        groups.next(tail).map_err(corrupt)?;
+    if intg == 0 {
+        groups.text[1] = b'0';
+        groups.at = 2;
     }
-    let nonzero = groups.nonzero;
-
-    let mut len = 0;
-    let mut put = |s: &[u8]| {
-        text[len..len + s.len()].copy_from_slice(s);
-        len += s.len();
-    };
+    let int_end = groups.at;
+    if frac > 0 {
+        groups.text[int_end] = b'.';
+        groups.at += 1;
+        for _ in 0..frac / DIGITS_PER_WORD {
+            groups.next(DIGITS_PER_WORD).map_err(corrupt)?;
+        }
+        let tail = frac % DIGITS_PER_WORD;
+        if tail > 0 {
+            groups.next(tail).map_err(corrupt)?;
+        }
+    }
+    let (end, nonzero) = (groups.at, groups.nonzero);
+    // Leading zeros of the integer part go, but its last digit stays.
+    let significant = text[1..int_end - 1]
+        .iter()
+        .position(|&d| d != b'0')
+        .map_or(int_end - 1, |i| i + 1);
     // A stored negative zero prints without its sign, as MySQL prints zero.
     if negative && nonzero {
-        put(b"-");
+        text[significant - 1] = b'-';
+        return Ok((significant - 1, end));
     }
-    let integer = &digits[..intg];
-    match integer.iter().position(|&d| d != b'0') {
-        Some(first) => put(&integer[first..]),
-        None => put(b"0"),
-    }
-    if frac > 0 {
-        put(b".");
-        put(&digits[intg..intg + frac]);
-    }
-    Ok(len)
+    Ok((significant, end))
 }
 
 /// Reads the digit groups of a binary decimal in order and writes their
-/// digits.
-struct Groups<'b, 'd> {
+/// digits into the text.
+struct Groups<'b, 't> {
     bytes: &'b [u8],
     /// Next byte to read.
     pos: usize,
-    /// 0xFF for negative values (stored inverted), else 0.
-    mask: u8,
-    digits: &'d mut [u8; MAX_PRECISION as usize],
+    /// Stored inverted (and its sign bit flipped the other way).
+    negative: bool,
+    text: &'t mut [u8; MAX_TEXT],
     /// Next digit to write.
     at: usize,
     nonzero: bool,
@@ -209,9 +210,16 @@ impl Groups<'_, '_> {
         } else {
             DIG2BYTES[n_digits]
         };
-        let mut value = self.bytes[self.pos..self.pos + n_bytes]
-            .iter()
-            .fold(0u32, |acc, &b| (acc << 8) | (b ^ self.mask) as u32);
+        let b = &self.bytes[self.pos..self.pos + n_bytes];
+        let raw = match *b {
+            [b0] => b0 as u32,
+            [b0, b1] => u16::from_be_bytes([b0, b1]) as u32,
+            [b0, b1, b2] => u32::from_be_bytes([0, b0, b1, b2]),
+            [b0, b1, b2, b3] => u32::from_be_bytes([b0, b1, b2, b3]),
+            _ => 0,
+        };
+        let all_ones = u32::MAX >> (32 - 8 * n_bytes as u32);
+        let mut value = if self.negative { raw ^ all_ones } else { raw };
         if self.pos == 0 {
             // Undo the flipped sign bit of the first byte.
             value ^= 0x80 << (8 * (n_bytes - 1));
@@ -221,7 +229,7 @@ impl Groups<'_, '_> {
             return Err((value, n_digits));
         }
         self.nonzero |= value != 0;
-        write_group(&mut self.digits[self.at..self.at + n_digits], value);
+        write_group(&mut self.text[self.at..self.at + n_digits], value);
         self.at += n_digits;
         Ok(())
     }

@@ -297,21 +297,28 @@ impl Stamp {
     }
 
     /// `v` in decimal, zero-padded to at least `width` digits.
-    #[inline]
+    #[inline(always)]
     fn padded(&mut self, v: u64, width: usize) {
         // Dates and times are mostly two- and four-digit fields.
         if width == 2 && v < 100 {
-            self.push(b'0' + (v / 10) as u8);
-            self.push(b'0' + (v % 10) as u8);
-            return;
+            self.two(v as u8);
+        } else if width == 4 && v < 10_000 {
+            self.two((v / 100) as u8);
+            self.two((v % 100) as u8);
+        } else {
+            self.padded_any(v, width);
         }
-        if width == 4 && v < 10_000 {
-            let (hi, lo) = ((v / 100) as u8, (v % 100) as u8);
-            for d in [hi / 10, hi % 10, lo / 10, lo % 10] {
-                self.push(b'0' + d);
-            }
-            return;
-        }
+    }
+
+    #[inline(always)]
+    fn two(&mut self, v: u8) {
+        let at = self.len;
+        self.buf[at..at + 2].copy_from_slice(&[b'0' + v / 10, b'0' + v % 10]);
+        self.len += 2;
+    }
+
+    #[cold]
+    fn padded_any(&mut self, v: u64, width: usize) {
         let mut buf = itoa::Buffer::new();
         let s = buf.format(v);
         for _ in s.len()..width {
@@ -329,10 +336,20 @@ impl Stamp {
             return;
         }
         self.push(b'.');
+        if micros < 1_000_000 {
+            // All six digits, then keep the first `fsp` (truncation).
+            let at = self.len;
+            self.two((micros / 10_000) as u8);
+            self.two((micros / 100 % 100) as u8);
+            self.two((micros % 100) as u8);
+            self.len = at + fsp as usize;
+            return;
+        }
         let scaled = micros / 10u32.pow((MAX_FSP - fsp) as u32);
         self.padded(scaled as u64, fsp as usize);
     }
 
+    #[inline]
     fn ymd(&mut self, year: u16, month: u8, day: u8) {
         self.padded(year as u64, 4);
         self.push(b'-');
@@ -341,6 +358,7 @@ impl Stamp {
         self.padded(day as u64, 2);
     }
 
+    #[inline]
     fn hms(&mut self, hour: u64, minute: u8, second: u8) {
         self.padded(hour, 2);
         self.push(b':');
@@ -370,6 +388,7 @@ pub(crate) fn push_padded(out: &mut Vec<u8>, v: u64, width: usize) {
 
 /// Append ".ffffff" truncated to `fsp` digits (nothing for fsp 0), as MySQL
 /// prints fractional seconds.
+#[cfg(test)]
 pub(crate) fn push_fraction(out: &mut Vec<u8>, micros: u32, fsp: u8) {
     let mut t = Stamp::new();
     t.fraction(micros, fsp);

@@ -728,6 +728,8 @@ pub struct ApiConfig {
     pub listen: String,
     /// Bearer token required by the API when set.
     pub token: Option<Secret>,
+    /// Origins allowed to call the API from a browser (CORS); empty = CORS off.
+    pub cors_origins: Vec<String>,
 }
 
 impl Default for ApiConfig {
@@ -736,6 +738,7 @@ impl Default for ApiConfig {
             enabled: true,
             listen: "127.0.0.1:8080".into(),
             token: None,
+            cors_origins: Vec::new(),
         }
     }
 }
