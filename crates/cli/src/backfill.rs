@@ -130,7 +130,8 @@ pub fn backfill(args: &BackfillArgs) -> Result<ExitCode> {
             c.start = StartPosition::Earliest;
         } else if from.is_none() {
             return Err(UsageError(
-                "backfill from a server needs --from-file FILE [--from-pos N] or --from-start".into(),
+                "backfill from a server needs --from-file FILE [--from-pos N] or --from-start"
+                    .into(),
             )
             .into());
         }

@@ -481,7 +481,9 @@ impl<'c> Processor<'c> {
                 domain,
                 server,
                 seq,
-            }) => self.gtid_text.set_parts(&[domain as u64, server as u64, seq], '-'),
+            }) => self
+                .gtid_text
+                .set_parts(&[domain as u64, server as u64, seq], '-'),
             Some(g) => self.gtid_text.set_display(&g),
             None => self.gtid_text.unset(),
         }

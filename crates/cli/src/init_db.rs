@@ -25,7 +25,8 @@ pub fn init_db(args: &InitDbArgs) -> Result<ExitCode> {
     if args.reset {
         store::mysql::drop_db(&m).with_context(|| format!("dropping {target}"))?;
     }
-    store::mysql::init_db(&m).with_context(|| format!("creating the storage schema in {target}"))?;
+    store::mysql::init_db(&m)
+        .with_context(|| format!("creating the storage schema in {target}"))?;
     eprintln!("binlog-analyzer: storage schema ready in {target}");
     Ok(ExitCode::SUCCESS)
 }

@@ -36,6 +36,9 @@ use stats::StatsSink;
 
 const OUTPUT_BUFFER: usize = 256 * 1024;
 
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {

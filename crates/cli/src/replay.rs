@@ -50,7 +50,7 @@ pub struct ReplayArgs {
 
     /// Only this table, DATABASE.TABLE (may repeat) [default: every stored table]
     #[arg(long = "table", value_name = "DATABASE.TABLE", value_parser = parse_table)]
-    pub tables: Vec<(String, String)>,
+    pub only_tables: Vec<(String, String)>,
 }
 
 fn parse_map(s: &str) -> Result<(String, String), String> {
@@ -97,7 +97,7 @@ pub fn replay(args: &ReplayArgs) -> Result<ExitCode> {
     };
     let options = ReplayOptions {
         database_map: args.map.iter().cloned().collect::<BTreeMap<_, _>>(),
-        tables: args.tables.clone(),
+        tables: args.only_tables.clone(),
         statements_per_commit: 500,
     };
     let report = runner::replay::replay(queries.as_ref(), &target, &options, &mut |_| {})?;

@@ -129,7 +129,10 @@ pub(crate) struct CliObserver {
 }
 
 impl CliObserver {
-    fn threshold(&self, f: impl FnOnce(&mut alerting::ThresholdMonitor) -> Vec<alerting::Notification>) {
+    fn threshold(
+        &self,
+        f: impl FnOnce(&mut alerting::ThresholdMonitor) -> Vec<alerting::Notification>,
+    ) {
         let Some(m) = &self.thresholds else { return };
         let raised = {
             let mut g = m.lock().unwrap_or_else(|p| p.into_inner());
@@ -303,7 +306,10 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
         c.until_end = args.until_end;
     }
     let serve_api = cfg.api.enabled && !args.no_api;
-    let listen = args.listen.clone().unwrap_or_else(|| cfg.api.listen.clone());
+    let listen = args
+        .listen
+        .clone()
+        .unwrap_or_else(|| cfg.api.listen.clone());
     let (storage, _) = runner::stores::storage_config(&cfg)?;
     let rt = runtime()?;
 
@@ -373,7 +379,11 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
                 let shutdown = async move {
                     let _ = rx.wait_for(|s| *s).await;
                 };
-                Some(tokio::spawn(api::serve_on(listener, state.clone(), shutdown)))
+                Some(tokio::spawn(api::serve_on(
+                    listener,
+                    state.clone(),
+                    shutdown,
+                )))
             }
             _ => None,
         };
@@ -415,7 +425,8 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
         if let (Some(tx), Ok(_)) = (state.as_ref().map(|s| &s.status), &result) {
             tx.send_replace(api_status(&handle.status(), "run"));
         }
-        let interrupted = matches!(&result, Ok(s) if s.end == RunEnd::Stopped) || stopper.is_finished();
+        let interrupted =
+            matches!(&result, Ok(s) if s.end == RunEnd::Stopped) || stopper.is_finished();
         if let (Ok(s), Some(_)) = (&result, &server) {
             if !live_input && args.serve && !interrupted {
                 print_summary(s, &handle.status());
@@ -483,12 +494,18 @@ pub fn serve(args: &ServeArgs) -> Result<ExitCode> {
         .primary
         .open_queries()
         .context("opening the store")?;
-    let listen = args.listen.clone().unwrap_or_else(|| cfg.api.listen.clone());
+    let listen = args
+        .listen
+        .clone()
+        .unwrap_or_else(|| cfg.api.listen.clone());
     let state = api_state(queries, &cfg);
     let rt = runtime()?;
     rt.block_on(async {
         let listener = api::bind(&listen).await?;
-        eprintln!("binlog-analyzer: serving {} on http://{listen}/", storage.primary.kind());
+        eprintln!(
+            "binlog-analyzer: serving {} on http://{listen}/",
+            storage.primary.kind()
+        );
         api::serve_on(listener, state, shutdown_signal()).await
     })?;
     Ok(ExitCode::SUCCESS)

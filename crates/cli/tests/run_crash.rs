@@ -166,7 +166,11 @@ fn analyzer(config: &Path, log: &Path, extra: &[&str]) -> Command {
 }
 
 fn stores(config: &Path) -> Vec<Arc<dyn QueryStore>> {
-    let cfg = pipeline::Config::load(config, pipeline::Config::sibling_tables_path(config).as_deref()).unwrap();
+    let cfg = pipeline::Config::load(
+        config,
+        pipeline::Config::sibling_tables_path(config).as_deref(),
+    )
+    .unwrap();
     vec![
         StoreConfig::Sqlite(runner::stores::sqlite_config(&cfg))
             .open_queries()
@@ -178,7 +182,11 @@ fn stores(config: &Path) -> Vec<Arc<dyn QueryStore>> {
 }
 
 fn checkpoint_of(config: &Path) -> Option<(String, u64)> {
-    let cfg = pipeline::Config::load(config, pipeline::Config::sibling_tables_path(config).as_deref()).ok()?;
+    let cfg = pipeline::Config::load(
+        config,
+        pipeline::Config::sibling_tables_path(config).as_deref(),
+    )
+    .ok()?;
     let path = runner::stores::sqlite_config(&cfg).path();
     if !path.is_file() {
         return None;
@@ -362,21 +370,31 @@ fn kill_9_at_random_moments_keeps_every_change_exactly_once() {
 
     // Catch up to the end and exit.
     let t = Instant::now();
-    let done = analyzer(&config, &log, &["--until-end"])
-        .status()
-        .unwrap();
+    let done = analyzer(&config, &log, &["--until-end"]).status().unwrap();
     let log_text = std::fs::read_to_string(&log).unwrap_or_default();
     assert!(done.success(), "final run failed: {log_text}");
     println!("final catch-up: {:.1} s", t.elapsed().as_secs_f64());
     let t = Instant::now();
 
     let expected = expected(&db);
-    assert!(expected.len() > 5_000, "workload too small: {}", expected.len());
+    assert!(
+        expected.len() > 5_000,
+        "workload too small: {}",
+        expected.len()
+    );
     println!("parse: {:.1} s", t.elapsed().as_secs_f64());
     for q in stores(&config) {
         let got = stored(q.as_ref());
-        let missing: Vec<_> = expected.keys().filter(|k| !got.contains_key(*k)).take(5).collect();
-        let extra: Vec<_> = got.keys().filter(|k| !expected.contains_key(*k)).take(5).collect();
+        let missing: Vec<_> = expected
+            .keys()
+            .filter(|k| !got.contains_key(*k))
+            .take(5)
+            .collect();
+        let extra: Vec<_> = got
+            .keys()
+            .filter(|k| !expected.contains_key(*k))
+            .take(5)
+            .collect();
         assert!(
             missing.is_empty() && extra.is_empty(),
             "{}: {} stored, {} in the binlog; missing {missing:?}, extra {extra:?}",

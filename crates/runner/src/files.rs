@@ -57,13 +57,7 @@ impl<R: Read> Read for Counting<R> {
 fn open(path: &Path, done: Arc<AtomicU64>) -> Result<Box<dyn Read + Send>> {
     let name = path.display().to_string();
     let file = File::open(path).map_err(|e| RunError::input(&name, e))?;
-    let mut reader = BufReader::with_capacity(
-        256 * 1024,
-        Counting {
-            inner: file,
-            done,
-        },
-    );
+    let mut reader = BufReader::with_capacity(256 * 1024, Counting { inner: file, done });
     let head = reader.fill_buf().map_err(|e| RunError::input(&name, e))?;
     if head.starts_with(&[0x1f, 0x8b]) {
         Ok(Box::new(BufReader::with_capacity(
@@ -154,7 +148,7 @@ pub(crate) fn read_files(
                 emit(b)?;
             }
             n += 1;
-            if n % 1024 == 0 {
+            if n.is_multiple_of(1024) {
                 ingest.poll(now);
                 for b in ingest.take_batches() {
                     emit(b)?;

@@ -74,7 +74,7 @@ pub use writer::{CheckpointPolicy, WriteTotals};
 
 use files::FilesEnd;
 use status::StatusCell;
-use writer::{WriteMsg, Writer};
+use writer::{Budget, WriteMsg, Writer};
 
 /// How many committed records a slow live subscriber may fall behind
 /// before it is told it missed some.
@@ -82,6 +82,7 @@ pub const LIVE_CAPACITY: usize = 4096;
 
 /// Where changes come from.
 #[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)] // built once per run
 pub enum Input {
     /// Local binlog files, read in this order as one sequence.
     Files(Vec<PathBuf>),
@@ -184,6 +185,7 @@ pub struct RunOptions {
     /// Purge on `storage.retention_days` while running.
     pub retention: bool,
     /// Called with each committed batch's checkpoint (backfill progress).
+    #[allow(clippy::type_complexity)]
     pub on_commit: Option<Box<dyn FnMut(&Checkpoint) -> Result<()> + Send>>,
     /// First delay between write attempts (doubled per attempt).
     pub retry_delay: Duration,
@@ -219,6 +221,9 @@ pub struct Summary {
     pub started_from: Option<Checkpoint>,
     pub counts: IngestCounts,
     pub writes: WriteTotals,
+    /// Time the reader waited for the writer (a full queue): reading was
+    /// faster than storing by about this much.
+    pub waited_for_writer: Duration,
     /// Committed in every store at the end.
     pub committed: Option<Checkpoint>,
     pub elapsed: Duration,
@@ -430,6 +435,7 @@ impl Runner {
             observer.notice(&format!("warning: {w}"));
         }
         let settings = config.batch_settings();
+        let waited = Arc::new(std::sync::atomic::AtomicU64::new(0));
         let (tx, rx) = mpsc::channel(writer::QUEUE);
         let writer = Writer {
             stores,
@@ -469,14 +475,20 @@ impl Runner {
                     .map(|g| format!(" (gtid {g})"))
                     .unwrap_or_default()
             )),
-            None => observer.notice(&format!("starting at the beginning of {}", input.describe())),
+            None => observer.notice(&format!(
+                "starting at the beginning of {}",
+                input.describe()
+            )),
         }
         status.update(|s| s.state = RunState::CatchingUp);
 
         let read = match input {
             Input::Files(files) => {
                 let start_cp = start.clone().unwrap_or_else(|| Checkpoint {
-                    binlog_file: files.first().map(|f| files::file_name(f)).unwrap_or_default(),
+                    binlog_file: files
+                        .first()
+                        .map(|f| files::file_name(f))
+                        .unwrap_or_default(),
                     binlog_pos: 4,
                     gtid_set: None,
                 });
@@ -486,10 +498,18 @@ impl Runner {
                 let stop_flag = Arc::clone(&stop_flag);
                 let start = start.clone();
                 let stop_at = options.stop_at.clone();
+                let budget = Budget::new(settings.batch_size);
+                let rt = tokio::runtime::Handle::current();
+                let waited = Arc::clone(&waited);
                 let task = tokio::task::spawn_blocking(move || {
                     let mut emit = |b: Batch| {
-                        tx.blocking_send(WriteMsg::Batch(b))
-                            .map_err(|_| RunError::WriterGone)
+                        let t = Instant::now();
+                        let permit = rt.block_on(budget.acquire(b.records.len()));
+                        let r = tx
+                            .blocking_send(WriteMsg::Batch(b, permit))
+                            .map_err(|_| RunError::WriterGone);
+                        waited.fetch_add(nanos(t.elapsed()), Ordering::Relaxed);
+                        r
                     };
                     let end = files::read_files(
                         &files,
@@ -543,6 +563,7 @@ impl Runner {
                     observer: Arc::clone(&observer),
                     stop: stop_tx.subscribe(),
                     stop_at: options.stop_at.clone(),
+                    waited: Arc::clone(&waited),
                 };
                 live_loop(cfg, history, start.clone(), pipeline, settings, tx, ctx).await
             }
@@ -574,6 +595,7 @@ impl Runner {
                     started_from: start,
                     counts,
                     writes,
+                    waited_for_writer: Duration::from_nanos(waited.load(Ordering::Relaxed)),
                     committed: status.get().committed,
                     elapsed: started.elapsed(),
                 })
@@ -651,6 +673,10 @@ pub fn parse_gtid_state(s: &str) -> Option<GtidState> {
     }
 }
 
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
 fn checkpoint_of(p: &Position) -> Checkpoint {
     Checkpoint {
         binlog_file: p.file.clone(),
@@ -664,6 +690,8 @@ struct LiveCtx {
     observer: Arc<dyn Observer>,
     stop: watch::Receiver<bool>,
     stop_at: Option<StopAt>,
+    /// Nanoseconds spent waiting for the writer.
+    waited: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// No event for this long after the last one: the source is at the end of
@@ -702,9 +730,25 @@ async fn live_loop(
         src.committed()
     ));
     let mut ingest = Ingest::new(pipeline, settings, start);
+    let budget = Budget::new(settings.batch_size);
+    let waited = Arc::clone(&ctx.waited);
     let send = |msg: WriteMsg| {
         let tx = tx.clone();
-        async move { tx.send(msg).await.map_err(|_| RunError::WriterGone) }
+        let budget = budget.clone();
+        let waited = Arc::clone(&waited);
+        async move {
+            let t = Instant::now();
+            let msg = match msg {
+                WriteMsg::Batch(b, _) => {
+                    let permit = budget.acquire(b.records.len()).await;
+                    WriteMsg::Batch(b, permit)
+                }
+                other => other,
+            };
+            let r = tx.send(msg).await.map_err(|_| RunError::WriterGone);
+            waited.fetch_add(nanos(t.elapsed()), Ordering::Relaxed);
+            r
+        }
     };
     if track_schema {
         let p = src.committed();
@@ -741,7 +785,7 @@ async fn live_loop(
                         ingest.poll(Instant::now());
                         let batches: Vec<Batch> = ingest.take_batches().collect();
                         for b in batches {
-                            send(WriteMsg::Batch(b)).await?;
+                            send(WriteMsg::Batch(b, None)).await?;
                         }
                     }
                     _ = ticker.tick() => {
@@ -811,7 +855,7 @@ async fn live_loop(
         // `ev` borrows the source; what follows needs it back.
         let schema_changed = ingest.take_schema_changed();
         for b in batches {
-            send(WriteMsg::Batch(b)).await?;
+            send(WriteMsg::Batch(b, None)).await?;
         }
         if schema_changed && track_schema {
             let at = ddl_at.unwrap_or_else(|| SchemaPosition {
@@ -866,7 +910,7 @@ async fn live_loop(
     ingest.finish();
     let batches: Vec<Batch> = ingest.take_batches().collect();
     for b in batches {
-        send(WriteMsg::Batch(b)).await?;
+        send(WriteMsg::Batch(b, None)).await?;
     }
     for w in ingest.take_warnings() {
         ctx.observer.notice(&format!("warning: {w}"));

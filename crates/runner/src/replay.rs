@@ -106,7 +106,9 @@ pub fn replay(
         ]);
     opts = match &target.socket {
         Some(s) => opts.socket(Some(s.to_string_lossy().into_owned())),
-        None => opts.ip_or_hostname(target.host.clone()).tcp_port(target.port),
+        None => opts
+            .ip_or_hostname(target.host.clone())
+            .tcp_port(target.port),
     };
     let mut conn = rt
         .block_on(Conn::new(opts))
@@ -277,7 +279,10 @@ pub fn statement(
             let (cond, mut p) = key_condition(r, &type_of)?;
             params.append(&mut p);
             Ok((
-                format!("UPDATE {table} SET {} WHERE {cond} LIMIT 1", sets.join(", ")),
+                format!(
+                    "UPDATE {table} SET {} WHERE {cond} LIMIT 1",
+                    sets.join(", ")
+                ),
                 params,
             ))
         }
@@ -345,7 +350,9 @@ pub fn param(v: &Json, data_type: &str) -> (String, Vec<Value>) {
         }
         Json::String(s) => {
             if data_type == "json" {
-                return hole(Value::Bytes(Json::String(s.clone()).to_string().into_bytes()));
+                return hole(Value::Bytes(
+                    Json::String(s.clone()).to_string().into_bytes(),
+                ));
             }
             if data_type == "timestamp" {
                 if let Some(t) = utc_literal(s) {
@@ -402,9 +409,15 @@ mod tests {
     #[test]
     fn values_convert_by_column_type() {
         let (h, p) = param(&json!("2015-01-15T23:24:25.123Z"), "timestamp");
-        assert_eq!((h.as_str(), text(&p[0]).as_str()), ("?", "2015-01-15 23:24:25.123"));
+        assert_eq!(
+            (h.as_str(), text(&p[0]).as_str()),
+            ("?", "2015-01-15 23:24:25.123")
+        );
         let (h, p) = param(&json!({"base64": "AP8Q"}), "varbinary");
-        assert_eq!((h.as_str(), text(&p[0]).as_str()), ("FROM_BASE64(?)", "AP8Q"));
+        assert_eq!(
+            (h.as_str(), text(&p[0]).as_str()),
+            ("FROM_BASE64(?)", "AP8Q")
+        );
         let (_, p) = param(&json!(18446744073709551615u64), "bigint");
         assert_eq!(p[0], Value::UInt(u64::MAX));
         let (_, p) = param(&json!({"a": [1, "x"]}), "json");
@@ -449,6 +462,9 @@ mod tests {
             sql,
             "UPDATE `copy`.`t` SET `id` = ?, `v` = ? WHERE `id` <=> ? LIMIT 1"
         );
-        assert_eq!(params, vec![Value::Int(2), Value::Bytes(b"b".to_vec()), Value::Int(1)]);
+        assert_eq!(
+            params,
+            vec![Value::Int(2), Value::Bytes(b"b".to_vec()), Value::Int(1)]
+        );
     }
 }

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use pipeline::{Batch, ChangeRecord, Checkpoint};
 use store::{Alert, MultiStore, SchemaPosition, Store};
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::{broadcast, mpsc, OwnedSemaphorePermit, Semaphore};
 
 use crate::error::{Result, RunError};
 use crate::observer::Observer;
@@ -25,11 +25,42 @@ use crate::status::StatusCell;
 pub(crate) const QUEUE: usize = 4;
 /// Write attempts per batch before the run gives up.
 pub(crate) const MAX_ATTEMPTS: u32 = 6;
+/// A budget of records on their way to the writer (queued or being
+/// written): a queue of batches alone would let large batches (parts of a
+/// huge transaction) pile up in memory.
+#[derive(Clone)]
+pub(crate) struct Budget {
+    sem: Arc<Semaphore>,
+    limit: usize,
+}
+
+impl Budget {
+    pub fn new(batch_size: usize) -> Budget {
+        let limit = batch_size.saturating_mul(2).clamp(10_000, 1_000_000);
+        Budget {
+            sem: Arc::new(Semaphore::new(limit)),
+            limit,
+        }
+    }
+
+    /// Waits for room for `records` (a batch larger than the whole budget
+    /// takes all of it, so one such batch is in flight at a time).
+    pub async fn acquire(&self, records: usize) -> Option<OwnedSemaphorePermit> {
+        let n = u32::try_from(records.min(self.limit)).unwrap_or(u32::MAX);
+        if n == 0 {
+            return None;
+        }
+        Arc::clone(&self.sem).acquire_many_owned(n).await.ok()
+    }
+}
+
 /// Rows of deferred store work per idle step.
 const MAINTENANCE_BUDGET: usize = 5_000;
 
 pub(crate) enum WriteMsg {
-    Batch(Batch),
+    /// A batch, and its share of the in-flight record budget (released
+    /// once it is written).
+    Batch(Batch, Option<OwnedSemaphorePermit>),
     /// Alerts raised outside the pipeline (threshold alerts), stored with
     /// the current checkpoint (or with the next batch when there is none
     /// yet).
@@ -54,6 +85,8 @@ pub enum CheckpointPolicy {
 /// What the writer did, for the run's summary.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct WriteTotals {
+    /// Time spent committing batches.
+    pub busy: Duration,
     pub batches: u64,
     pub inserted: u64,
     pub skipped: u64,
@@ -116,9 +149,11 @@ impl Writer {
             };
             self.status.update(|s| s.queue_len = rx.len());
             let step = match msg {
-                WriteMsg::Batch(b) => {
+                WriteMsg::Batch(b, permit) => {
                     maintenance = true;
-                    self.batch(b, &mut totals)
+                    let r = self.batch(b, &mut totals);
+                    drop(permit);
+                    r
                 }
                 WriteMsg::Alerts(a) => self.alerts(a),
                 WriteMsg::Schema { at, document } => self.schema(&at, &document),
@@ -204,6 +239,7 @@ impl Writer {
                     .store_write(&st.name, latency, st.last_error.is_none());
             }
         }
+        totals.busy += took;
         totals.batches += 1;
         totals.inserted += outcome.inserted as u64;
         totals.skipped += outcome.skipped as u64;

@@ -32,13 +32,8 @@ fn config(dir: &Path, extra: &str) -> Config {
         dir.display()
     );
     let env = |name: &str| (name == "BINLOG_ANALYZER_HASH_KEY").then(|| HASH_KEY.to_string());
-    Config::from_yaml(
-        &text,
-        "config.yaml",
-        Some((&tables, "tables.yaml")),
-        &env,
-    )
-    .unwrap_or_else(|e| panic!("{e}"))
+    Config::from_yaml(&text, "config.yaml", Some((&tables, "tables.yaml")), &env)
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn run(cfg: &Config, options: RunOptions) -> runner::Summary {
@@ -123,14 +118,23 @@ fn resume_from_any_boundary_stores_every_change_once() {
         for t in q.tables().unwrap() {
             let mut query = ChangesQuery::new(t.database, t.table);
             query.limit = 1000;
-            ids.extend(q.changes(&query).unwrap().items.iter().map(|c| c.record.id()));
+            ids.extend(
+                q.changes(&query)
+                    .unwrap()
+                    .items
+                    .iter()
+                    .map(|c| c.record.id()),
+            );
         }
         ids.sort();
         ids
     };
     let dir = tempfile::tempdir().unwrap();
     // One transaction per batch, so each stop point commits what precedes it.
-    let cfg = config(dir.path(), "performance:\n  batch_processing:\n    enabled: false\n");
+    let cfg = config(
+        dir.path(),
+        "performance:\n  batch_processing:\n    enabled: false\n",
+    );
     let size = std::fs::metadata(sample()).unwrap().len();
     let mut stop = 1500;
     let mut runs = 0;
@@ -154,7 +158,13 @@ fn resume_from_any_boundary_stores_every_change_once() {
     for t in q.tables().unwrap() {
         let mut query = ChangesQuery::new(t.database, t.table);
         query.limit = 1000;
-        ids.extend(q.changes(&query).unwrap().items.iter().map(|c| c.record.id()));
+        ids.extend(
+            q.changes(&query)
+                .unwrap()
+                .items
+                .iter()
+                .map(|c| c.record.id()),
+        );
     }
     ids.sort();
     assert_eq!(ids, all);

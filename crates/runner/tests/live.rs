@@ -260,7 +260,12 @@ fn every_change_arrives_once_and_replays_to_equal_checksums() {
     let Some(db) = server() else { return };
     let dir = tempfile::tempdir().unwrap();
     // Every column tracked, nothing masked: the stores hold whole images.
-    let cfg = config(db, dir.path(), "ba_full", "tables:\n  include: [\"ecommerce.*\"]\n");
+    let cfg = config(
+        db,
+        dir.path(),
+        "ba_full",
+        "tables:\n  include: [\"ecommerce.*\"]\n",
+    );
     let summary = run_until_end(&cfg, Arc::new(Recorder::default()));
     let total: usize = expected().values().sum();
     assert_eq!(summary.writes.inserted as usize, total);
@@ -269,7 +274,9 @@ fn every_change_arrives_once_and_replays_to_equal_checksums() {
         let copy = format!("ecommerce_copy{i}");
         let mut create = format!("CREATE DATABASE `{copy}`;");
         for t in TABLES {
-            create.push_str(&format!("CREATE TABLE `{copy}`.`{t}` LIKE ecommerce.`{t}`;"));
+            create.push_str(&format!(
+                "CREATE TABLE `{copy}`.`{t}` LIKE ecommerce.`{t}`;"
+            ));
         }
         db.exec(&create).unwrap();
         let target = ReplayTarget {
@@ -352,7 +359,10 @@ tables:
         }
     }
     let text = String::from_utf8_lossy(&bytes);
-    assert!(text.contains("private.example"), "partial emails keep the domain");
+    assert!(
+        text.contains("private.example"),
+        "partial emails keep the domain"
+    );
     // MySQL: every text column of every table of the storage database.
     let mut dump = String::new();
     let cols = db
@@ -413,7 +423,10 @@ tables:
         assert_eq!(n("high_amount_order"), 30 + 30 + 10 + 2, "{}", q.name());
         assert_eq!(n("user_deletion"), 10);
         assert_eq!(n("status_change"), 0, "no UPDATE changed a status");
-        let deletion = alerts.iter().find(|a| a.alert.name == "user_deletion").unwrap();
+        let deletion = alerts
+            .iter()
+            .find(|a| a.alert.name == "user_deletion")
+            .unwrap();
         let change = q
             .change_by_key(deletion.alert.change.as_ref().unwrap())
             .unwrap()

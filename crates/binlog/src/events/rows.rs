@@ -11,7 +11,8 @@ use crate::error::{BodyError, DecodeError};
 use crate::events::table_map::TableMap;
 use crate::fde::FormatDescription;
 use crate::header::event_type as et;
-use crate::value::{decode_value, json, Value};
+use crate::value::decode::decode_into;
+use crate::value::{json, Value};
 
 /// What a rows event does to its rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -168,9 +169,7 @@ impl RowBuffers {
     /// [`RowIter::next_into`], whose images reuse these buffers.
     pub fn take<'a>(&mut self, kind: RowsKind) -> RowChange<'a> {
         RowChange {
-            before: kind
-                .has_before()
-                .then(|| std::mem::take(&mut self.before)),
+            before: kind.has_before().then(|| std::mem::take(&mut self.before)),
             after: kind.has_after().then(|| std::mem::take(&mut self.after)),
         }
     }
@@ -194,7 +193,6 @@ fn emptied(mut image: Vec<Option<Value<'_>>>) -> Vec<Option<Value<'static>>> {
     image.into_iter().map(|_| None).collect()
 }
 
-
 /// Set bits among the first `n` of a column bitmap.
 fn count_bits(bits: &[u8], n: usize) -> usize {
     let full = n / 8;
@@ -203,7 +201,7 @@ fn count_bits(bits: &[u8], n: usize) -> usize {
         .take(full)
         .map(|b| b.count_ones() as usize)
         .sum();
-    if n % 8 != 0 {
+    if !n.is_multiple_of(8) {
         if let Some(last) = bits.get(full) {
             count += (last & ((1u8 << (n % 8)) - 1)).count_ones() as usize;
         }
@@ -345,17 +343,14 @@ impl<'a> RowIter<'a, '_> {
                 *slot = Some(Value::Null);
                 continue;
             }
-            let value = if track_json && col.type_code == ct::JSON && bit(partial_bits, json_ordinal)
-            {
+            if track_json && col.type_code == ct::JSON && bit(partial_bits, json_ordinal) {
                 let base = partial_base.and_then(|b| b.get(i)).and_then(|v| v.as_ref());
-                apply_partial_json(&mut self.r, col, base).map_err(|e| self.value_error(i, e))?
-            } else {
-                match decode_value(col, &mut self.r) {
-                    Ok(v) => v,
-                    Err(e) => return Err(self.body_error(Some(i), e)),
-                }
-            };
-            *slot = Some(value);
+                let value = apply_partial_json(&mut self.r, col, base)
+                    .map_err(|e| self.value_error(i, e))?;
+                *slot = Some(value);
+            } else if let Err(e) = decode_into(col, &mut self.r, slot) {
+                return Err(self.body_error(Some(i), e));
+            }
         }
         Ok(())
     }

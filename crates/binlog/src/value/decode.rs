@@ -27,7 +27,7 @@ use std::borrow::Cow;
 use crate::bytes::ByteReader;
 use crate::column::{column_type as ct, ColumnDef, LogicalType, BINARY_CHARSET};
 use crate::error::BodyError;
-use crate::value::charset::decode_text;
+use crate::value::charset::{decode_text, is_usual_utf8, utf8};
 use crate::value::{decimal, json, temporal, Value};
 
 /// MariaDB-only type codes, used for columns with the COMPRESSED attribute.
@@ -43,50 +43,92 @@ fn invalid(msg: String) -> BodyError {
 }
 
 /// Decode one non-NULL value of column `col`, advancing `r` past it.
-///
-/// Inlined so that the common types are built where the caller stores
-/// them: a `Value` returned through memory from an out-of-line call and
-/// copied on stalled the row loop (a store-forwarding stall per value).
-/// The arms here are the same as in [`decode_any`], which has every type.
-#[inline]
 pub fn decode_value<'a>(col: &ColumnDef, r: &mut ByteReader<'a>) -> Result<Value<'a>, BodyError> {
-    if col.logical.is_none() {
-        let meta = col.meta;
-        let unsigned = col.unsigned;
-        match col.type_code {
-            ct::TINY if unsigned => return Ok(Value::UInt(r.u8()? as u64)),
-            ct::TINY => return Ok(Value::Int(r.i8()? as i64)),
-            ct::SHORT if unsigned => return Ok(Value::UInt(r.u16()? as u64)),
-            ct::SHORT => return Ok(Value::Int(r.i16()? as i64)),
-            ct::INT24 if unsigned => return Ok(Value::UInt(r.u24()? as u64)),
-            ct::INT24 => return Ok(Value::Int((((r.u24()? << 8) as i32) >> 8) as i64)),
-            ct::LONG if unsigned => return Ok(Value::UInt(r.u32()? as u64)),
-            ct::LONG => return Ok(Value::Int(r.i32()? as i64)),
-            ct::LONGLONG if unsigned => return Ok(Value::UInt(r.u64()?)),
-            ct::LONGLONG => return Ok(Value::Int(r.i64()?)),
-            ct::NEWDECIMAL => {
-                return Ok(Value::Decimal(decimal::decode_decimal(
-                    r,
-                    (meta >> 8) as u8,
-                    meta as u8,
-                )?))
-            }
-            ct::DATETIME2 => return Ok(Value::DateTime(temporal::read_datetime2(r, meta)?)),
-            ct::TIMESTAMP2 => return Ok(Value::Timestamp(temporal::read_timestamp2(r, meta)?)),
-            ct::VARCHAR | ct::VAR_STRING => {
-                return Ok(decode_text(read_var_bytes(meta, r)?, col.charset))
-            }
-            ct::BLOB | ct::TINY_BLOB | ct::MEDIUM_BLOB | ct::LONG_BLOB => {
-                return Ok(decode_text(read_blob(col, r)?, col.charset))
-            }
-            _ => {}
-        }
-    }
     decode_any(col, r)
 }
 
+/// [`decode_value`] straight into an image slot (the old value is
+/// dropped), for the row loop.
+///
+/// Each common type is stored into the slot by its own arm. Returning a
+/// `Value` through memory and copying it on, as a call to `decode_value`
+/// does, made the row loop wait on a store-forwarding stall per value
+/// (the copy reloads in 16-byte pieces what was stored field by field),
+/// the largest single cost of `stats` on short rows. The arms build the
+/// same values as [`decode_any`], which has every type.
+#[inline]
+pub(crate) fn decode_into<'a>(
+    col: &ColumnDef,
+    r: &mut ByteReader<'a>,
+    slot: &mut Option<Value<'a>>,
+) -> Result<(), BodyError> {
+    if col.logical.is_some() {
+        *slot = Some(decode_any(col, r)?);
+        return Ok(());
+    }
+    let meta = col.meta;
+    let unsigned = col.unsigned;
+    match col.type_code {
+        ct::TINY if unsigned => *slot = Some(Value::UInt(r.u8()? as u64)),
+        ct::TINY => *slot = Some(Value::Int(r.i8()? as i64)),
+        ct::SHORT if unsigned => *slot = Some(Value::UInt(r.u16()? as u64)),
+        ct::SHORT => *slot = Some(Value::Int(r.i16()? as i64)),
+        ct::INT24 if unsigned => *slot = Some(Value::UInt(r.u24()? as u64)),
+        ct::INT24 => *slot = Some(Value::Int((((r.u24()? << 8) as i32) >> 8) as i64)),
+        ct::LONG if unsigned => *slot = Some(Value::UInt(r.u32()? as u64)),
+        ct::LONG => *slot = Some(Value::Int(r.i32()? as i64)),
+        ct::LONGLONG if unsigned => *slot = Some(Value::UInt(r.u64()?)),
+        ct::LONGLONG => *slot = Some(Value::Int(r.i64()?)),
+        ct::NEWDECIMAL => {
+            let text = decimal::decode_decimal(r, (meta >> 8) as u8, meta as u8)?;
+            *slot = Some(Value::Decimal(text));
+        }
+        ct::DATETIME2 => {
+            let dt = temporal::read_datetime2(r, meta)?;
+            *slot = Some(Value::DateTime(dt));
+        }
+        ct::TIMESTAMP2 => {
+            let ts = temporal::read_timestamp2(r, meta)?;
+            *slot = Some(Value::Timestamp(ts));
+        }
+        ct::DATE | ct::NEWDATE => {
+            let d = temporal::read_date(r)?;
+            *slot = Some(Value::Date(d));
+        }
+        ct::VARCHAR | ct::VAR_STRING => put_text(slot, read_var_bytes(meta, r)?, col.charset),
+        ct::BLOB | ct::TINY_BLOB | ct::MEDIUM_BLOB | ct::LONG_BLOB => {
+            put_text(slot, read_blob(col, r)?, col.charset)
+        }
+        ct::STRING | ct::ENUM | ct::SET if col.charset != Some(BINARY_CHARSET) => {
+            // As decode_string_family, but storing in place.
+            let (real, len_param) = string_real_type(col);
+            match (real, len_param) {
+                (ct::ENUM, 1) => *slot = Some(Value::Enum(r.u8()? as u16)),
+                (ct::ENUM, 2) => *slot = Some(Value::Enum(r.u16()?)),
+                (ct::SET, 1..=8) => *slot = Some(Value::Set(r.uint_n(len_param as usize)?)),
+                (ct::ENUM | ct::SET, _) => *slot = Some(decode_string_family(col, r)?),
+                _ => put_text(slot, read_var_bytes(len_param, r)?, col.charset),
+            }
+        }
+        _ => *slot = Some(decode_any(col, r)?),
+    }
+    Ok(())
+}
+
+/// `decode_text` into a slot; the usual UTF-8 case stored in place.
+#[inline(always)]
+fn put_text<'a>(slot: &mut Option<Value<'a>>, bytes: &'a [u8], charset: Option<u16>) {
+    if charset.is_some_and(is_usual_utf8) {
+        match utf8(bytes) {
+            Some(text) => *slot = Some(Value::Text(Cow::Borrowed(text))),
+            None => *slot = Some(Value::Bytes(Cow::Borrowed(bytes))),
+        }
+    } else {
+        *slot = Some(decode_text(bytes, charset));
+    }
+}
+
 /// [`decode_value`] for every column type.
-#[inline(never)]
 fn decode_any<'a>(col: &ColumnDef, r: &mut ByteReader<'a>) -> Result<Value<'a>, BodyError> {
     if let Some(logical) = col.logical {
         return decode_logical(col, logical, r);

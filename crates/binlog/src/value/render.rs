@@ -492,7 +492,9 @@ mod tests {
         // Every escapable byte and some near misses (space, DEL, UTF-8
         // bytes, `#`/`[` next to `"`/`\\`) at every position of strings
         // that span zero to three 8-byte words.
-        let specials = ["\"", "\\", "\n", "\u{0}", "\u{1f}", " ", "!", "#", "[", "]", "\u{7f}", "é", "😀"];
+        let specials = [
+            "\"", "\\", "\n", "\u{0}", "\u{1f}", " ", "!", "#", "[", "]", "\u{7f}", "é", "😀",
+        ];
         for len in 0..26 {
             for pos in 0..len.max(1) {
                 for sp in specials {

@@ -109,6 +109,7 @@ pub fn frac_bytes(fsp: u8) -> usize {
 }
 
 /// DATE / NEWDATE: 3 bytes LE, day in bits 0-4, month 5-8, year 9-23.
+#[inline]
 pub fn read_date(r: &mut ByteReader<'_>) -> Result<Date, BodyError> {
     let v = r.u24()?;
     Ok(Date {
@@ -208,6 +209,7 @@ pub fn read_datetime_old(r: &mut ByteReader<'_>) -> Result<DateTime, BodyError> 
 }
 
 /// DATETIME2 with `fsp` fractional digits: 5 bytes BE + fraction.
+#[inline]
 pub fn read_datetime2(r: &mut ByteReader<'_>, fsp: u16) -> Result<DateTime, BodyError> {
     let fsp = check_fsp(fsp)?;
     let intpart = be_uint(r, 5)? as i64 - DATETIMEF_INT_OFS;
@@ -222,6 +224,7 @@ pub fn read_datetime2(r: &mut ByteReader<'_>, fsp: u16) -> Result<DateTime, Body
 
 /// DATETIME from the server's packed int64 form (DATETIME2 and JSON opaque
 /// DATE/DATETIME/TIMESTAMP).
+#[inline]
 pub fn datetime_from_packed(packed: i64, fsp: u8) -> Result<DateTime, BodyError> {
     let a = packed.unsigned_abs();
     let ymdhms = a >> 24;
@@ -256,6 +259,7 @@ pub fn read_timestamp_old(r: &mut ByteReader<'_>) -> Result<Timestamp, BodyError
 }
 
 /// TIMESTAMP2 with `fsp` fractional digits: 4 bytes BE seconds + fraction.
+#[inline]
 pub fn read_timestamp2(r: &mut ByteReader<'_>, fsp: u16) -> Result<Timestamp, BodyError> {
     let fsp = check_fsp(fsp)?;
     let seconds = be_uint(r, 4)? as u32;
