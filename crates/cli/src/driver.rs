@@ -294,12 +294,10 @@ impl<'c> Processor<'c> {
                     self.query.unset();
                 }
             }
-            Event::RowsQuery(q) | Event::AnnotateRows(q) => {
-                // One per statement: reuse the buffer, and skip the copy
-                // for sinks that never show it.
-                if sink.wants_query() {
-                    self.query.set_utf8_lossy(q.query);
-                }
+            // One per statement: reuse the buffer, and skip the copy for
+            // sinks that never show it.
+            Event::RowsQuery(q) | Event::AnnotateRows(q) if sink.wants_query() => {
+                self.query.set_utf8_lossy(q.query);
             }
             _ => {}
         }

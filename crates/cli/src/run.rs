@@ -448,7 +448,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
         }
         anyhow::Ok(result)
     })??;
-    if !(args.serve && !live_input) {
+    if !args.serve || live_input {
         print_summary(&summary, &handle.status());
     }
     Ok(ExitCode::SUCCESS)

@@ -111,7 +111,7 @@ fn run_serve_keeps_the_api_up_and_serve_reads_an_existing_store() {
     let dir = examples_copy("run-serve");
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
-    let mut child = Command::new(bin())
+    let child = Command::new(bin())
         .current_dir(&dir)
         .args(["run", "--config", CONFIG, "--serve", "--listen", &listen])
         .stdout(Stdio::null())
