@@ -407,7 +407,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
                         tx.send_replace(api_status(&s, "run"));
                     }
                     n += 1;
-                    if n % 2 == 0 {
+                    if n.is_multiple_of(2) {
                         observer.tick();
                     }
                 }
@@ -438,9 +438,8 @@ pub fn run(args: &RunArgs) -> Result<ExitCode> {
         pump.abort();
         let _ = api_stop_tx.send(true);
         if let Some(server) = server {
-            match server.await {
-                Ok(Err(e)) => eprintln!("binlog-analyzer: warning: the API server failed: {e}"),
-                Ok(Ok(())) | Err(_) => {}
+            if let Ok(Err(e)) = server.await {
+                eprintln!("binlog-analyzer: warning: the API server failed: {e}");
             }
         }
         if let Some(d) = &delivery {
