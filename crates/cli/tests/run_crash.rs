@@ -58,7 +58,7 @@ fn phone(i: u64) -> String {
 /// one (split by `max_events_in_memory`) every tenth step, an ALTER once.
 fn step(db: &MariaDb, i: u64) {
     let mut sql = String::from("USE ecommerce;");
-    if i % 5 == 0 {
+    if i.is_multiple_of(5) {
         sql.push_str(&format!(
             "INSERT INTO users (username, email, phone, password, created_at) VALUES \
              ('u{i}', '{}', '{}', 'pw-{i}-secret', NOW());",
@@ -201,6 +201,7 @@ fn checkpoint_of(config: &Path) -> Option<(String, u64)> {
 }
 
 /// Every stored change: key → (table, operation, column names of its images).
+#[allow(clippy::type_complexity)]
 fn stored(q: &dyn QueryStore) -> BTreeMap<(String, u64, u32), (String, String, Vec<String>)> {
     let mut out = BTreeMap::new();
     for t in q.tables().unwrap() {
