@@ -160,15 +160,24 @@ struct Warnings {
 }
 
 impl Warnings {
-    fn report(&mut self, all: &[String]) {
-        for w in all.get(self.seen..).unwrap_or_default() {
+    fn report(&mut self, all: &source::schema::Warnings) {
+        if all.total() == self.seen {
+            return;
+        }
+        let (dropped, new) = all.since(self.seen);
+        for w in new {
             // "file:pos: message": the message without its position.
-            let kind = w.split_once(": ").map_or(w.as_str(), |(_, m)| m);
+            let kind = w.split_once(": ").map_or(w, |(_, m)| m);
             if self.kinds.insert(kind.to_string()) {
                 eprintln!("binlog-analyzer: warning: {w} (repeats are not shown)");
             }
         }
-        self.seen = all.len();
+        if dropped > 0 {
+            eprintln!(
+                "binlog-analyzer: warning: {dropped} more schema warning(s) came too fast to show"
+            );
+        }
+        self.seen = all.total();
     }
 }
 

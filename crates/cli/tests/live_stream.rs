@@ -622,3 +622,71 @@ fn wrong_password_is_a_clear_error() {
     let out = run(cmd);
     assert!(out.status.success(), "{}", out.stderr);
 }
+
+#[test]
+fn from_file_the_server_does_not_have_is_an_error_naming_it_and_the_range() {
+    let Some(db) = start(&[]) else { return };
+    db.exec("CREATE DATABASE app").unwrap();
+    db.flush_logs().unwrap();
+    db.flush_logs().unwrap();
+    // mysql-bin.000001 … mysql-bin.000003 now exist.
+    let range = "`mysql-bin.000001` … `mysql-bin.000003` (3 files)";
+    let expect_error = |out: &Run, file: &str, what: &str| {
+        assert_eq!(out.status.code(), Some(1), "{what}: {}", out.stderr);
+        assert!(out.stdout.is_empty(), "{what}: {}", out.stdout);
+        assert!(
+            out.stderr.contains(&format!("no binary log `{file}`")) && out.stderr.contains(range),
+            "{what}: {}",
+            out.stderr
+        );
+    };
+    // Newer than the newest, and a name from another server; with and
+    // without --until-end (which used to end at once with exit code 0).
+    for file in ["mysql-bin.000009", "db1-bin.000002"] {
+        for until_end in [true, false] {
+            let mut cmd = live_command(&db, "stream", 561);
+            cmd.args(["--format", "jsonl", "--from-file", file]);
+            if until_end {
+                cmd.arg("--until-end");
+            }
+            expect_error(&run(cmd), file, &format!("{file} until_end={until_end}"));
+        }
+    }
+    // The same from the config's log_file.
+    let config = db.datadir().join("fromfile-config.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "mysql:\n  source:\n    host: \"127.0.0.1\"\n    port: {}\n    user: \"{USER}\"\n    \
+             password: \"{PASSWORD}\"\n    binlog:\n      server_id: 562\n      \
+             log_file: \"mysql-bin.000004\"\n      log_pos: 4\n",
+            db.port()
+        ),
+    )
+    .unwrap();
+    let mut cmd = Command::new(bin());
+    cmd.args(["stream", "--format", "jsonl", "--until-end", "--config"])
+        .arg(&config)
+        .env_remove("BINLOG_ANALYZER_PASSWORD")
+        .env_remove("MYSQL_PWD")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    expect_error(&run(cmd), "mysql-bin.000004", "config log_file");
+
+    // A position past the end of an existing file is an error too.
+    let mut cmd = live_command(&db, "stream", 563);
+    cmd.args(["--until-end", "--from-file", "mysql-bin.000002"])
+        .args(["--from-pos", "999999"]);
+    let out = run(cmd);
+    assert_eq!(out.status.code(), Some(1), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("position 999999 is past the end of binary log `mysql-bin.000002`"),
+        "{}",
+        out.stderr
+    );
+    // And an existing file still streams.
+    let out = stream_run(&db, 564, &["--from-file", "mysql-bin.000001"]);
+    assert!(out.stdout.contains("CREATE DATABASE app"), "{}", out.stdout);
+}

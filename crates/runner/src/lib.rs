@@ -694,8 +694,8 @@ struct LiveCtx {
     waited: Arc<std::sync::atomic::AtomicU64>,
 }
 
-/// No event for this long after the last one: the source is at the end of
-/// its binlog (it would be sending otherwise), so the lag is 0.
+/// No event for this long with a lag of 0 counts as streaming (caught up)
+/// even before the source's first heartbeat.
 const QUIET_MEANS_CAUGHT_UP: Duration = Duration::from_millis(2500);
 
 enum Step<T> {
@@ -761,6 +761,7 @@ async fn live_loop(
         })
         .await?;
     }
+    let lag_probe = src.lag_probe();
     let mut reconnects = src.reconnects();
     let mut warnings_seen = 0usize;
     let mut warned_kinds = std::collections::HashSet::new();
@@ -779,20 +780,18 @@ async fn live_loop(
                 tokio::select! {
                     biased;
                     _ = ctx.stop.wait_for(|s| *s) => break Step::Stop,
-                    r = &mut next => break Step::Event(r),
-                    _ = async { tokio::time::sleep_until(sleep_until.unwrap_or_else(tokio::time::Instant::now)).await },
-                        if sleep_until.is_some() => {
-                        ingest.poll(Instant::now());
-                        let batches: Vec<Batch> = ingest.take_batches().collect();
-                        for b in batches {
-                            send(WriteMsg::Batch(b, None)).await?;
-                        }
-                    }
+                    // Before `next`: while a backlog streams in, `next` is
+                    // always ready and would starve the once-a-second
+                    // reports (lag, event counts) for as long as it lasts.
                     _ = ticker.tick() => {
-                        let quiet = last_event.elapsed() >= QUIET_MEANS_CAUGHT_UP;
-                        if quiet {
-                            lag = 0;
-                        }
+                        // The source's own figure: 0 once a heartbeat says we
+                        // are at the end, growing while we are behind and
+                        // nothing arrives; never the value of the last event
+                        // frozen while idle.
+                        lag = lag_probe.seconds();
+                        let quiet = lag == 0
+                            && (lag_probe.caught_up()
+                                || last_event.elapsed() >= QUIET_MEANS_CAUGHT_UP);
                         ctx.observer.lag(lag);
                         ctx.observer.events(&ingest.take_event_types());
                         for w in ingest.take_warnings() {
@@ -805,6 +804,15 @@ async fn live_loop(
                                 s.state = RunState::Streaming;
                             }
                         });
+                    }
+                    r = &mut next => break Step::Event(r),
+                    _ = async { tokio::time::sleep_until(sleep_until.unwrap_or_else(tokio::time::Instant::now)).await },
+                        if sleep_until.is_some() => {
+                        ingest.poll(Instant::now());
+                        let batches: Vec<Batch> = ingest.take_batches().collect();
+                        for b in batches {
+                            send(WriteMsg::Batch(b, None)).await?;
+                        }
                     }
                 }
             }
@@ -877,18 +885,25 @@ async fn live_loop(
             ctx.status.update(|s| s.reconnects = reconnects);
         }
         let warnings = &src.schema_history().warnings;
-        if warnings.len() > warnings_seen {
-            for w in warnings.iter().skip(warnings_seen) {
-                let kind = w.split_once(": ").map_or(w.as_str(), |(_, m)| m);
+        if warnings.total() > warnings_seen {
+            let (dropped, new) = warnings.since(warnings_seen);
+            for w in new {
+                let kind = w.split_once(": ").map_or(w, |(_, m)| m);
                 if warned_kinds.insert(kind.to_string()) {
                     ctx.observer
                         .notice(&format!("warning: {w} (repeats are not shown)"));
                 }
             }
-            warnings_seen = warnings.len();
+            if dropped > 0 {
+                ctx.observer.notice(&format!(
+                    "warning: {dropped} more schema warning(s) came too fast to show"
+                ));
+            }
+            warnings_seen = warnings.total();
         }
         if last_event.duration_since(last_status) >= Duration::from_millis(200) {
             last_status = last_event;
+            ctx.observer.lag(lag);
             let c = ingest.counts();
             let ts = ingest.last_timestamp();
             let (file, pos) = read_at.clone();

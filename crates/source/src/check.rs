@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::config::{SourceConfig, StartPosition};
-use crate::error::SourceError;
+use crate::error::{DefiniteError, SourceError};
 use crate::server;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -415,20 +415,14 @@ async fn start_position(
             return Ok(());
         }
     };
-    match logs.iter().find(|(f, _)| *f == file) {
-        Some((_, size)) if pos <= *size => items.push(CheckItem::new(
+    match crate::error::check_start(&logs, &file, pos) {
+        Ok(()) => items.push(CheckItem::new(
             "start_position",
             CheckStatus::Pass,
             format!("{file}:{pos} is on the server"),
             None,
         )),
-        Some((_, size)) => items.push(CheckItem::new(
-            "start_position",
-            CheckStatus::Fail,
-            format!("{file} is only {size} bytes, position {pos} is past its end"),
-            Some("use a position saved by this tool; positions must be event boundaries"),
-        )),
-        None => items.push(CheckItem {
+        Err(DefiniteError::BinlogPurged { .. }) => items.push(CheckItem {
             name: "start_position".into(),
             status: CheckStatus::Fail,
             detail: format!(
@@ -440,6 +434,16 @@ async fn start_position(
                  after re-reading what was lost from a snapshot, and keep binlogs longer",
                 oldest.as_deref().unwrap_or("FILE")
             )),
+        }),
+        Err(e) => items.push(CheckItem {
+            name: "start_position".into(),
+            status: CheckStatus::Fail,
+            detail: e.to_string(),
+            advice: Some(
+                "start from a file and position the server has (SHOW BINARY LOGS), or a \
+                 position saved by this tool"
+                    .into(),
+            ),
         }),
     }
     Ok(())

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::DefiniteError;
 use crate::position::{MariaGtidList, MysqlGtidSet, Position};
 
 /// TLS on the connections to the server.
@@ -23,6 +24,25 @@ pub enum TlsMode {
     VerifyCa,
     /// As `VerifyCa`, and the certificate must name `host`.
     VerifyIdentity,
+}
+
+impl TlsMode {
+    /// The name used in configuration (as MySQL's `--ssl-mode`, lower case).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TlsMode::Off => "off",
+            TlsMode::Preferred => "preferred",
+            TlsMode::Required => "required",
+            TlsMode::VerifyCa => "verify-ca",
+            TlsMode::VerifyIdentity => "verify-identity",
+        }
+    }
+}
+
+impl std::fmt::Display for TlsMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// Where a new stream starts when there is no saved position.
@@ -107,9 +127,74 @@ impl SourceConfig {
         format!("{}:{}", self.host, self.port)
     }
 
+    /// A TLS mode that needs TLS met a server that does not offer it.
+    pub(crate) fn tls_not_offered(&self) -> DefiniteError {
+        DefiniteError::Tls(format!(
+            "tls = {} but the server at {} does not offer TLS (its have_ssl is not YES): \
+             start the server with ssl_cert/ssl_key (and ssl_ca), or set tls = preferred/off \
+             to connect without encryption",
+            self.tls,
+            self.addr()
+        ))
+    }
+
+    /// A TLS handshake failed; `cert` is rustls' reason when it has one.
+    /// Certificate problems say which setting to change.
+    pub(crate) fn tls_failed(&self, detail: &str, cert: Option<&rustls::Error>) -> DefiniteError {
+        let ca = self
+            .ca_file
+            .as_ref()
+            .map_or_else(|| "(none)".to_string(), |p| p.display().to_string());
+        let advice = match cert {
+            Some(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::NotValidForName
+                | rustls::CertificateError::NotValidForNameContext { .. },
+            )) if self.tls == TlsMode::VerifyCa => ": the server certificate names no host in \
+                 a subjectAltName, which the query connection's TLS library needs even for \
+                 verify-ca. Reissue it with a subjectAltName, or use tls = required to \
+                 encrypt without verifying"
+                .to_string(),
+            Some(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::NotValidForName
+                | rustls::CertificateError::NotValidForNameContext { .. },
+            )) => format!(
+                ": the server certificate does not name the host `{}`. Connect by a name (or \
+                 IP address) the certificate lists, or use tls = verify-ca to check the \
+                 issuer only",
+                self.host
+            ),
+            Some(rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer))
+            | Some(rustls::Error::InvalidCertificate(rustls::CertificateError::BadSignature)) => format!(
+                ": the server certificate is not signed by a CA in ca_file {ca}. Set ca_file \
+                 to the CA that issued the server's certificate (the server's ssl_ca), or \
+                 use tls = required to encrypt without verifying"
+            ),
+            Some(rustls::Error::InvalidCertificate(_)) => format!(
+                ": the server certificate was rejected (checked against ca_file {ca}); \
+                 renew or fix it on the server, or use tls = required to encrypt without \
+                 verifying"
+            ),
+            _ => String::new(),
+        };
+        DefiniteError::Tls(format!(
+            "TLS handshake with {} failed (tls = {}): {detail}{advice}",
+            self.addr(),
+            self.tls
+        ))
+    }
+
     /// mysql_async options for the side connection (queries, checks,
     /// schema snapshots).
     pub(crate) fn mysql_opts(&self) -> Result<mysql_async::Opts, String> {
+        self.mysql_opts_verifying(None)
+    }
+
+    /// As [`SourceConfig::mysql_opts`], checking the server certificate
+    /// against `name` instead of `host` (see `server::connect`).
+    pub(crate) fn mysql_opts_verifying(
+        &self,
+        name: Option<String>,
+    ) -> Result<mysql_async::Opts, String> {
         let mut b = mysql_async::OptsBuilder::default()
             .ip_or_hostname(self.host.clone())
             .tcp_port(self.port)
@@ -130,10 +215,12 @@ impl SourceConfig {
                 };
                 let ca_pem = std::fs::read(ca)
                     .map_err(|e| format!("cannot read CA file {}: {e}", ca.display()))?;
-                let mut ssl = mysql_async::SslOpts::default().with_root_certs(vec![ca_pem.into()]);
-                if self.tls == TlsMode::VerifyCa {
-                    ssl = ssl.with_danger_skip_domain_validation(true);
-                }
+                // Only the configured CA: with the built-in web roots any
+                // publicly signed certificate would pass too.
+                let ssl = mysql_async::SslOpts::default()
+                    .with_root_certs(vec![ca_pem.into()])
+                    .with_disable_built_in_roots(true)
+                    .with_danger_tls_hostname_override(name);
                 b.ssl_opts(Some(ssl))
             }
         };

@@ -59,6 +59,30 @@ pub enum DefiniteError {
         server_message: String,
     },
     #[error(
+        "the server has no binary log `{file}` (asked to start at {file}:{pos}); its binary \
+         logs are {} (SHOW BINARY LOGS). Start from one of those (`--from-file FILE \
+         --from-pos 4`, or mysql.source.binlog.log_file/log_pos), `--from-start` for the \
+         oldest, or give no position to start at the current end",
+        match (first, last) {
+            (Some(f), Some(l)) if f == l => format!("only `{f}`"),
+            (Some(f), Some(l)) => format!("`{f}` … `{l}` ({count} files)"),
+            _ => "none at all".to_string(),
+        }
+    )]
+    NoSuchBinlog {
+        file: String,
+        pos: u64,
+        first: Option<String>,
+        last: Option<String>,
+        count: usize,
+    },
+    #[error(
+        "position {pos} is past the end of binary log `{file}` ({size} bytes): start at a \
+         position saved by this tool, or at an event boundary from \
+         SHOW BINLOG EVENTS IN '{file}'"
+    )]
+    PositionPastEnd { file: String, pos: u64, size: u64 },
+    #[error(
         "access denied for user '{user}': {message}. Grant what a replica needs: \
          GRANT REPLICATION SLAVE, REPLICATION CLIENT, SELECT ON *.* TO '{user}'@'<host>' \
          (MariaDB 10.5+ also: BINLOG MONITOR, REPLICATION MASTER ADMIN for SHOW SLAVE HOSTS)"
@@ -166,6 +190,42 @@ pub(crate) fn classify_server_error(
     }
 }
 
+/// Whether `file:pos` can be a start position given SHOW BINARY LOGS
+/// (`logs`, oldest first, with sizes): a file older than the oldest was
+/// purged; one that is not listed otherwise (a typo, a newer file, another
+/// server's name, a RESET MASTER since) does not exist; a position past the
+/// file's end was never written.
+pub fn check_start(logs: &[(String, u64)], file: &str, pos: u64) -> Result<(), DefiniteError> {
+    if let Some((_, size)) = logs.iter().find(|(f, _)| f == file) {
+        if pos > *size {
+            return Err(DefiniteError::PositionPastEnd {
+                file: file.to_string(),
+                pos,
+                size: *size,
+            });
+        }
+        return Ok(());
+    }
+    let first = logs.first().map(|(f, _)| f.clone());
+    let last = logs.last().map(|(f, _)| f.clone());
+    if let Some(oldest) = &first {
+        if crate::position::compare_files(file, oldest).is_lt() {
+            return Err(DefiniteError::BinlogPurged {
+                requested: format!("{file}:{pos}"),
+                oldest: first.clone(),
+                server_message: "it is older than every file in SHOW BINARY LOGS".into(),
+            });
+        }
+    }
+    Err(DefiniteError::NoSuchBinlog {
+        file: file.to_string(),
+        pos,
+        first,
+        last,
+        count: logs.len(),
+    })
+}
+
 /// The texts MySQL and MariaDB use when the requested log is gone.
 fn is_purged_message(lower: &str) -> bool {
     lower.contains("could not find first log file")
@@ -213,6 +273,50 @@ mod tests {
             "x",
         );
         assert!(e.to_string().contains("GRANT REPLICATION SLAVE"), "{e}");
+    }
+
+    #[test]
+    fn start_positions_are_checked_against_show_binary_logs() {
+        let logs = vec![
+            ("mysql-bin.000003".to_string(), 900),
+            ("mysql-bin.000004".to_string(), 400),
+            ("mysql-bin.000010".to_string(), 365),
+        ];
+        assert_eq!(check_start(&logs, "mysql-bin.000004", 4), Ok(()));
+        assert_eq!(check_start(&logs, "mysql-bin.000010", 365), Ok(()));
+        // Older than the oldest: purged, and the oldest is named.
+        let e = check_start(&logs, "mysql-bin.000002", 4).unwrap_err();
+        assert!(
+            matches!(&e, DefiniteError::BinlogPurged { oldest: Some(o), .. } if o == "mysql-bin.000003"),
+            "{e:?}"
+        );
+        // Newer than the newest, a gap, another base name: does not exist,
+        // and the message gives the range.
+        for file in ["mysql-bin.000011", "mysql-bin.000005", "other.000004"] {
+            let e = check_start(&logs, file, 4).unwrap_err();
+            let m = e.to_string();
+            assert!(matches!(e, DefiniteError::NoSuchBinlog { .. }), "{e:?}");
+            assert!(
+                m.contains(&format!("no binary log `{file}`"))
+                    && m.contains("`mysql-bin.000003` … `mysql-bin.000010` (3 files)"),
+                "{m}"
+            );
+        }
+        let e = check_start(&logs[..1], "mysql-bin.000009", 4).unwrap_err();
+        assert!(e.to_string().contains("only `mysql-bin.000003`"), "{e}");
+        let e = check_start(&[], "mysql-bin.000009", 4).unwrap_err();
+        assert!(e.to_string().contains("none at all"), "{e}");
+        // Past the end of an existing file.
+        let e = check_start(&logs, "mysql-bin.000004", 401).unwrap_err();
+        assert_eq!(
+            e,
+            DefiniteError::PositionPastEnd {
+                file: "mysql-bin.000004".into(),
+                pos: 401,
+                size: 400
+            }
+        );
+        assert!(e.to_string().contains("past the end"), "{e}");
     }
 
     #[test]

@@ -47,4 +47,4 @@ pub use error::{DefiniteError, SourceError, TransientError};
 pub use position::{GtidState, MariaGtidList, MysqlGtidSet, Position};
 pub use schema::SchemaHistory;
 pub use server::ServerInfo;
-pub use source::{Source, SourceEvent};
+pub use source::{LagProbe, Source, SourceEvent};

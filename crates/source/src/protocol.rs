@@ -154,13 +154,7 @@ impl DumpConn {
             TlsMode::Preferred => server_has_tls,
             TlsMode::Required | TlsMode::VerifyCa | TlsMode::VerifyIdentity => {
                 if !server_has_tls {
-                    return Err(DefiniteError::Tls(format!(
-                        "TLS mode {:?} but the server at {} does not offer TLS: \
-                         configure ssl on the server or use tls = preferred/off",
-                        cfg.tls,
-                        cfg.addr()
-                    ))
-                    .into());
+                    return Err(cfg.tls_not_offered().into());
                 }
                 true
             }
@@ -287,9 +281,20 @@ impl DumpConn {
         let name = tls::server_name(&cfg.host)?;
         // Swap the plain stream out to wrap it.
         let plain = std::mem::replace(&mut self.io, Box::new(tokio::io::duplex(1).0));
-        let stream = connector.connect(name, plain).await.map_err(|e| {
-            DefiniteError::Tls(format!("TLS handshake with {} failed: {e}", cfg.addr()))
-        })?;
+        let stream = connector
+            .connect(name, plain)
+            .await
+            .map_err(|e| -> SourceError {
+                match rustls_error(&e) {
+                    Some(reason) => cfg.tls_failed(&e.to_string(), Some(reason)).into(),
+                    // A cut connection mid-handshake is worth a retry.
+                    None => TransientError::Connect {
+                        addr: cfg.addr(),
+                        message: format!("during the TLS handshake: {e}"),
+                    }
+                    .into(),
+                }
+            })?;
         self.io = Box::new(stream);
         self.tls = true;
         Ok(())
@@ -529,6 +534,12 @@ fn rsa_encrypt_password(password: &[u8], nonce: &[u8], pem: &[u8]) -> Result<Vec
     std::panic::catch_unwind(move || mysql_common::crypto::encrypt(&clear, &pem)).map_err(|_| {
         DefiniteError::Protocol("the server's RSA public key is malformed".into()).into()
     })
+}
+
+/// The rustls error inside an I/O error of a TLS handshake (tokio-rustls
+/// and mysql_async wrap it), if that is what failed.
+pub(crate) fn rustls_error(e: &std::io::Error) -> Option<&rustls::Error> {
+    e.get_ref()?.downcast_ref::<rustls::Error>()
 }
 
 fn parse_err(p: &[u8]) -> (u16, String) {

@@ -10,7 +10,7 @@
 //! by the position just past the DDL. The caller persists it
 //! ([`SchemaHistory::to_json`]) next to the saved position.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 use binlog::column::{column_type as ct, LogicalType};
 use binlog::events::table_map::{ColumnSchema, TableMap};
@@ -96,7 +96,54 @@ pub struct SchemaHistory {
     server_default: Option<String>,
     /// DDL that could not be followed, and guesses that did not fit.
     #[serde(skip)]
-    pub warnings: Vec<String>,
+    pub warnings: Warnings,
+}
+
+/// Warnings of a [`SchemaHistory`]: a count of all, and the last
+/// [`Warnings::KEEP`] texts. A long-running stream may warn on every table
+/// map of a table it cannot name; keeping them all would grow without
+/// bound.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Warnings {
+    total: usize,
+    recent: VecDeque<String>,
+}
+
+impl Warnings {
+    /// How many texts are kept.
+    pub const KEEP: usize = 100;
+
+    pub fn push(&mut self, warning: String) {
+        if self.recent.len() == Self::KEEP {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(warning);
+        self.total += 1;
+    }
+
+    /// Warnings ever pushed (including those no longer kept).
+    pub fn total(&self) -> usize {
+        self.total
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.total == 0
+    }
+
+    /// The kept texts, oldest first.
+    pub fn recent(&self) -> impl Iterator<Item = &str> {
+        self.recent.iter().map(String::as_str)
+    }
+
+    /// The kept warnings pushed after the first `seen` (a count from
+    /// [`Warnings::total`] read earlier), and how many of those newer ones
+    /// were already dropped.
+    pub fn since(&self, seen: usize) -> (usize, impl Iterator<Item = &str>) {
+        let first_kept = self.total - self.recent.len();
+        let dropped = first_kept.saturating_sub(seen);
+        let skip = seen.saturating_sub(first_kept);
+        (dropped, self.recent.iter().skip(skip).map(String::as_str))
+    }
 }
 
 impl SchemaHistory {
@@ -281,6 +328,13 @@ impl SchemaHistory {
     /// reflects (a replay after a restart from an older position) is
     /// skipped.
     pub fn apply_ddl(&mut self, default_db: &str, sql: &str, at: &Position) {
+        // Account management, SET, FLUSH, ANALYZE, views, routines…: the
+        // binlog carries them as QUERY events too, but they cannot change
+        // a table's columns, and many are beyond sqlparser (MariaDB's
+        // `IDENTIFIED VIA`, `GRANT … ON *.*`): not worth a warning.
+        if !may_change_tables(sql) {
+            return;
+        }
         let statements = match Parser::parse_sql(&MySqlDialect {}, sql) {
             Ok(s) => s,
             Err(e) => {
@@ -787,6 +841,99 @@ pub fn parse_quoted_list(column_type: &str) -> Vec<String> {
     out
 }
 
+/// Whether a statement logged as DDL can change a table's columns, keys or
+/// existence (or a database's default charset). Decided on its leading
+/// words so that statements the parser cannot read are sorted too:
+/// `false` only for statements known not to touch table schemas; anything
+/// unrecognised is `true` and goes to the parser (which warns if it fails).
+pub fn may_change_tables(sql: &str) -> bool {
+    let words = leading_words(sql, 16);
+    let Some(first) = words.first() else {
+        return false;
+    };
+    match first.as_str() {
+        "CREATE" | "ALTER" | "DROP" => {
+            // The object kind is the first of these words; modifiers
+            // (OR REPLACE, TEMPORARY, ONLINE, IGNORE, UNIQUE, DEFINER = …,
+            // ALGORITHM = …, SQL SECURITY …, IF [NOT] EXISTS) come before it.
+            for w in &words[1..] {
+                match w.as_str() {
+                    "TABLE" | "TABLES" | "DATABASE" | "SCHEMA" | "INDEX" | "SEQUENCE" => {
+                        return true
+                    }
+                    "USER" | "ROLE" | "VIEW" | "PROCEDURE" | "FUNCTION" | "TRIGGER" | "EVENT"
+                    | "SERVER" | "TABLESPACE" | "LOGFILE" | "PACKAGE" | "AGGREGATE"
+                    | "RESOURCE" | "SPATIAL_REFERENCE_SYSTEM" | "UNDO" => return false,
+                    _ => {}
+                }
+            }
+            true
+        }
+        // RENAME TABLE changes tables; RENAME USER does not.
+        "RENAME" => words.get(1).map(String::as_str) != Some("USER"),
+        "GRANT" | "REVOKE" | "SET" | "FLUSH" | "ANALYZE" | "OPTIMIZE" | "REPAIR" | "CHECK"
+        | "CHECKSUM" | "INSTALL" | "UNINSTALL" | "LOCK" | "UNLOCK" | "PURGE" | "RESET"
+        | "KILL" | "SHUTDOWN" | "CHANGE" | "BACKUP" | "USE" | "SHOW" | "DO" | "CALL"
+        | "SAVEPOINT" | "RELEASE" | "HELP" | "SIGNAL" | "RESIGNAL" | "CACHE" | "LOAD" => false,
+        _ => true,
+    }
+}
+
+/// The first `n` bare words of a statement, upper-cased. Comments are
+/// skipped, except executable ones (`/*!50001 …*/`, `/*M!100100 …*/`),
+/// whose text the server runs; quoted names and strings are skipped.
+fn leading_words(sql: &str, n: usize) -> Vec<String> {
+    let b = sql.as_bytes();
+    let mut words = Vec::new();
+    let mut i = 0;
+    while i < b.len() && words.len() < n {
+        let c = b[i];
+        if c.is_ascii_alphabetic() || c == b'_' {
+            let start = i;
+            while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'$') {
+                i += 1;
+            }
+            words.push(sql[start..i].to_ascii_uppercase());
+        } else if c == b'/' && b.get(i + 1) == Some(&b'*') {
+            let exec = match b.get(i + 2) {
+                Some(b'!') => Some(i + 3),
+                Some(b'M') if b.get(i + 3) == Some(&b'!') => Some(i + 4),
+                _ => None,
+            };
+            match exec {
+                Some(mut j) => {
+                    // Executable comment: skip the version number, read on.
+                    while j < b.len() && b[j].is_ascii_digit() {
+                        j += 1;
+                    }
+                    i = j;
+                }
+                None => {
+                    i = match sql[i + 2..].find("*/") {
+                        Some(end) => i + 2 + end + 2,
+                        None => b.len(),
+                    };
+                }
+            }
+        } else if c == b'#' || (c == b'-' && b.get(i + 1) == Some(&b'-')) {
+            i = sql[i..].find('\n').map_or(b.len(), |end| i + end + 1);
+        } else if matches!(c, b'`' | b'\'' | b'"') {
+            // Doubled quotes inside are two adjacent quoted runs: fine.
+            let mut j = i + 1;
+            while j < b.len() && b[j] != c {
+                if b[j] == b'\\' && c != b'`' {
+                    j += 1;
+                }
+                j += 1;
+            }
+            i = j + 1;
+        } else {
+            i += 1;
+        }
+    }
+    words
+}
+
 /// For DDL we cannot parse: the table an ALTER/CREATE TABLE statement names.
 fn ddl_target(sql: &str) -> Option<(Option<String>, String)> {
     let tokens: Vec<String> = sql
@@ -1062,6 +1209,101 @@ mod tests {
         );
         assert_eq!(h.table_at("db", "t", &pos(300)), Lookup::Unknown);
         assert!(!h.warnings.is_empty());
+    }
+
+    #[test]
+    fn statements_that_cannot_change_tables_are_ignored_without_warnings() {
+        let mut h = history();
+        h.apply_ddl("db", "CREATE TABLE t (id INT PRIMARY KEY)", &pos(100));
+        // As MariaDB 10.11 logs them (account management included), plus
+        // other statements the binlog carries as QUERY events.
+        for (i, sql) in [
+            "CREATE USER 'repl'@'127.0.0.1' IDENTIFIED BY PASSWORD '*A4B6157319038724E3560894F7F932C8886EBFCF'",
+            "CREATE USER IF NOT EXISTS `u`@`%` IDENTIFIED VIA ed25519 USING PASSWORD('x')",
+            "GRANT ALL PRIVILEGES ON *.* TO 'repl'@'127.0.0.1'",
+            "GRANT SELECT (id), INSERT ON db.t TO 'a'@'%' WITH GRANT OPTION",
+            "REVOKE ALL PRIVILEGES, GRANT OPTION FROM 'a'@'%'",
+            "ALTER USER 'a'@'%' ACCOUNT LOCK PASSWORD EXPIRE INTERVAL 90 DAY",
+            "DROP USER IF EXISTS 'a'@'%'",
+            "RENAME USER 'a'@'%' TO 'b'@'%'",
+            "CREATE ROLE developer",
+            "SET PASSWORD FOR 'a'@'%' = PASSWORD('y')",
+            "SET DEFAULT ROLE developer FOR 'a'@'%'",
+            "FLUSH PRIVILEGES",
+            "FLUSH /*!40101 LOCAL */ TABLES",
+            "ANALYZE TABLE t PERSISTENT FOR ALL",
+            "OPTIMIZE TABLE t",
+            "REPAIR TABLE t",
+            "INSTALL SONAME 'auth_ed25519'",
+            "CREATE DEFINER=`root`@`localhost` TRIGGER trg BEFORE INSERT ON t FOR EACH ROW SET NEW.id = NEW.id + 1",
+            "CREATE OR REPLACE ALGORITHM=UNDEFINED DEFINER=`root`@`%` SQL SECURITY DEFINER VIEW v AS SELECT id FROM t",
+            "DROP VIEW IF EXISTS v",
+            "CREATE DEFINER=`root`@`localhost` PROCEDURE p() BEGIN ALTER TABLE t ADD x INT; END",
+            "CREATE DEFINER=`root`@`localhost` EVENT e ON SCHEDULE EVERY 1 DAY DO DELETE FROM t",
+            "/* a comment */ GRANT USAGE ON *.* TO 'x'@'%'",
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            assert!(!may_change_tables(sql), "{sql}");
+            h.apply_ddl("db", sql, &pos(200 + i as u64));
+        }
+        assert!(h.warnings.is_empty(), "{:?}", h.warnings);
+        // The table is still known, with the columns of its CREATE.
+        assert_eq!(names(&h, 1000), ["id"]);
+
+        // Table DDL still goes to the parser, in all its spellings.
+        for sql in [
+            "ALTER TABLE t ADD c INT",
+            "ALTER ONLINE IGNORE TABLE t ADD c INT",
+            "CREATE OR REPLACE TEMPORARY TABLE x (a INT)",
+            "DROP TABLE IF EXISTS `t` /* generated by server */",
+            "RENAME TABLE a TO b",
+            "TRUNCATE t",
+            "CREATE UNIQUE INDEX i ON t (id)",
+            "DROP INDEX `PRIMARY` ON t",
+            "CREATE DATABASE d CHARACTER SET latin1",
+            "/*!40000 ALTER TABLE `t` DISABLE KEYS */",
+            "CREATE SEQUENCE s",
+            "SOMETHING NEW t",
+        ] {
+            assert!(may_change_tables(sql), "{sql}");
+        }
+        // ... and genuinely unparsable table DDL keeps its warning.
+        h.apply_ddl("db", "ALTER TABLE t ADD SYSTEM VERSIONING WITH @@ weird", &pos(2000));
+        assert_eq!(h.warnings.total(), 1, "{:?}", h.warnings);
+    }
+
+    #[test]
+    fn warnings_keep_a_count_and_the_last_few() {
+        let mut w = Warnings::default();
+        assert!(w.is_empty());
+        for i in 0..Warnings::KEEP + 50 {
+            w.push(format!("w{i}"));
+        }
+        assert_eq!(w.total(), Warnings::KEEP + 50);
+        let kept: Vec<&str> = w.recent().collect();
+        assert_eq!(kept.len(), Warnings::KEEP);
+        assert_eq!(kept[0], "w50");
+        assert_eq!(*kept.last().unwrap(), format!("w{}", Warnings::KEEP + 49));
+        // A reader that saw 10 missed 40 that are gone, then gets the rest.
+        let (dropped, rest) = w.since(10);
+        assert_eq!(dropped, 40);
+        assert_eq!(rest.count(), Warnings::KEEP);
+        // A reader that saw up to w139 gets w140…
+        let (dropped, rest) = w.since(140);
+        assert_eq!(dropped, 0);
+        assert_eq!(rest.collect::<Vec<_>>(), ["w140", "w141", "w142", "w143", "w144", "w145", "w146", "w147", "w148", "w149"]);
+        let (dropped, rest) = w.since(w.total());
+        assert_eq!((dropped, rest.count()), (0, 0));
+
+        // A history fed unparsable DDL forever stays bounded.
+        let mut h = SchemaHistory::new();
+        for i in 0..1000u64 {
+            h.apply_ddl("db", "ALTER TABLE t ADD SYSTEM VERSIONING WITH @@ weird", &pos(i));
+        }
+        assert_eq!(h.warnings.total(), 1000);
+        assert_eq!(h.warnings.recent().count(), Warnings::KEEP);
     }
 
     #[test]

@@ -43,7 +43,31 @@ pub async fn connect(cfg: &SourceConfig) -> Result<Conn, SourceError> {
     };
     match result {
         Ok(conn) => Ok(conn),
-        Err(mysql_async::Error::Driver(_)) if cfg.tls == TlsMode::Preferred => {
+        // verify-ca checks the issuer, not the name. mysql_async 0.37's
+        // "skip domain validation" misses rustls' current name error, so
+        // the first attempt fails on the name — which rustls checks only
+        // after the chain verified. Connect again checking a name the
+        // certificate presents: the chain is verified again, as it must be.
+        Err(e) if cfg.tls == TlsMode::VerifyCa => match presented_name(&e) {
+            Some(name) => {
+                let opts = cfg
+                    .mysql_opts_verifying(Some(name))
+                    .map_err(DefiniteError::Config)?;
+                tokio::time::timeout(cfg.connect_timeout, Conn::new(opts))
+                    .await
+                    .map_err(|_| TransientError::Connect {
+                        addr: cfg.addr(),
+                        message: format!("timed out after {:?}", cfg.connect_timeout),
+                    })?
+                    .map_err(|e| map_err(cfg, e))
+            }
+            None => Err(map_err(cfg, e)),
+        },
+        // Only "the server has no TLS" falls back: a failed handshake with a
+        // server that offers TLS must not silently downgrade.
+        Err(mysql_async::Error::Driver(mysql_async::DriverError::NoClientSslFlagFromServer))
+            if cfg.tls == TlsMode::Preferred =>
+        {
             let mut plain = cfg.clone();
             plain.tls = TlsMode::Off;
             let opts = plain.mysql_opts().map_err(DefiniteError::Config)?;
@@ -53,17 +77,59 @@ pub async fn connect(cfg: &SourceConfig) -> Result<Conn, SourceError> {
     }
 }
 
+/// When `e` is "certificate not valid for this name", a name the
+/// certificate does present (rustls lists them as `DnsName("db.example")`
+/// or `IpAddress(10.0.0.5)`), usable as a server name.
+fn presented_name(e: &mysql_async::Error) -> Option<String> {
+    let mysql_async::Error::Io(mysql_async::IoError::Io(io)) = e else {
+        return None;
+    };
+    let rustls::Error::InvalidCertificate(rustls::CertificateError::NotValidForNameContext {
+        presented,
+        ..
+    }) = crate::protocol::rustls_error(io)?
+    else {
+        return None;
+    };
+    presented.iter().find_map(|p| {
+        let name = if let Some(dns) = p.strip_prefix("DnsName(\"") {
+            // A wildcard matches any one label in its place.
+            dns.strip_suffix("\")")?.replacen("*.", "x.", 1)
+        } else {
+            p.strip_prefix("IpAddress(")?.strip_suffix(')')?.to_string()
+        };
+        rustls::pki_types::ServerName::try_from(name.as_str()).ok()?;
+        Some(name)
+    })
+}
+
 /// Turn a `mysql_async` error into ours.
 pub fn map_err(cfg: &SourceConfig, e: mysql_async::Error) -> SourceError {
     match e {
         mysql_async::Error::Server(s) => {
             classify_server_error(s.code, &s.message, &cfg.user, cfg.server_id, "")
         }
-        mysql_async::Error::Io(io) => TransientError::Connect {
-            addr: cfg.addr(),
-            message: io.to_string(),
+        // Certificate and handshake failures do not heal by retrying.
+        mysql_async::Error::Io(mysql_async::IoError::Tls(t)) => {
+            let reason = match &t {
+                mysql_async::TlsError::Tls(r) => Some(r),
+                _ => None,
+            };
+            cfg.tls_failed(&t.to_string(), reason).into()
         }
-        .into(),
+        mysql_async::Error::Io(mysql_async::IoError::Io(io)) => {
+            match crate::protocol::rustls_error(&io) {
+                Some(reason) => cfg.tls_failed(&io.to_string(), Some(reason)).into(),
+                None => TransientError::Connect {
+                    addr: cfg.addr(),
+                    message: io.to_string(),
+                }
+                .into(),
+            }
+        }
+        mysql_async::Error::Driver(mysql_async::DriverError::NoClientSslFlagFromServer) => {
+            cfg.tls_not_offered().into()
+        }
         mysql_async::Error::Driver(d) => DefiniteError::Protocol(d.to_string()).into(),
         other => DefiniteError::Protocol(other.to_string()).into(),
     }

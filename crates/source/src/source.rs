@@ -12,6 +12,7 @@
 use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::io::Read;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering as AtomicOrdering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -139,9 +140,9 @@ struct State {
     statement: Option<String>,
     history: SchemaHistory,
     applied: HashMap<u64, Arc<TableMap>>,
-    /// Source commit time (UNIX seconds) of the last event processed.
-    last_ts: Option<u64>,
-    caught_up: bool,
+    /// Commit time of the last event processed and whether the end of
+    /// the binlog was reached since; shared with [`LagProbe`]s.
+    lag: LagProbe,
     target: Option<Position>,
     done: bool,
     /// Skip transactions that started before this UNIX time.
@@ -168,8 +169,7 @@ impl State {
             statement: None,
             history,
             applied: HashMap::new(),
-            last_ts: None,
-            caught_up: false,
+            lag: LagProbe::default(),
             target: None,
             done: false,
             skipping_group: false,
@@ -275,7 +275,7 @@ impl Source {
             }
             if self.st.inner_remaining == 0 && self.feed.is_empty() && !self.receive().await? {
                 self.st.done = true;
-                self.st.caught_up = true;
+                self.st.lag.set_caught_up(true);
                 return Ok(None);
             }
             if !self.should_skip() {
@@ -332,6 +332,12 @@ impl Source {
     /// arrived, or a non-blocking dump ended).
     pub fn lag_seconds(&self) -> u64 {
         lag(&self.st)
+    }
+
+    /// A handle on [`Source::lag_seconds`] that stays readable while the
+    /// source waits for the server.
+    pub fn lag_probe(&self) -> LagProbe {
+        self.st.lag.clone()
     }
 
     pub fn server(&self) -> &ServerInfo {
@@ -411,7 +417,7 @@ impl Source {
                     })?;
                     self.failures = 0;
                     if matches!(header.type_code, et::HEARTBEAT | et::HEARTBEAT_V2) {
-                        self.st.caught_up = true;
+                        self.st.lag.heartbeat();
                         continue;
                     }
                     self.st.pending = Some(header);
@@ -443,6 +449,9 @@ impl Source {
                 Err(e) => return Err(e),
             };
             self.conn = None;
+            // Not at the end any more as far as we know: while reconnecting
+            // the lag grows from the last time we were (see LagProbe).
+            self.st.lag.set_caught_up(false);
             self.backoff(failure).await?;
         }
     }
@@ -633,12 +642,58 @@ fn event_key(st: &State, ev: &EventRef<'_>) -> EventKey {
 }
 
 fn lag(st: &State) -> u64 {
-    if st.caught_up {
-        return 0;
+    st.lag.seconds()
+}
+
+/// The lag of a [`Source`], readable from elsewhere while the source is
+/// busy (e.g. waiting in [`Source::next`]): a consumer's timer can then
+/// report it without events flowing. Cheap to clone.
+#[derive(Debug, Clone, Default)]
+pub struct LagProbe(Arc<LagShared>);
+
+#[derive(Debug, Default)]
+struct LagShared {
+    /// Source timestamp (UNIX seconds) of the last event processed; 0: none.
+    last_ts: AtomicU64,
+    /// The end of the binlog was reached (a heartbeat, or the end of a
+    /// non-blocking dump) after that event.
+    caught_up: AtomicBool,
+}
+
+impl LagProbe {
+    /// Seconds behind the source: 0 when caught up (or nothing read yet),
+    /// else now − the source time of the last event processed, growing
+    /// while nothing arrives (a stalled reader or a lost connection).
+    pub fn seconds(&self) -> u64 {
+        if self.caught_up() {
+            return 0;
+        }
+        match self.0.last_ts.load(AtomicOrdering::Relaxed) {
+            0 => 0,
+            ts => unix_now().saturating_sub(ts),
+        }
     }
-    match st.last_ts {
-        Some(ts) => unix_now().saturating_sub(ts),
-        None => 0,
+
+    /// Whether the end of the source's binlog was reached after the last
+    /// event processed.
+    pub fn caught_up(&self) -> bool {
+        self.0.caught_up.load(AtomicOrdering::Relaxed)
+    }
+
+    fn set_caught_up(&self, v: bool) {
+        self.0.caught_up.store(v, AtomicOrdering::Relaxed);
+    }
+
+    /// The server says we have all it has: current as of now, so a lost
+    /// connection later counts its lag from here.
+    fn heartbeat(&self) {
+        self.0.last_ts.store(unix_now(), AtomicOrdering::Relaxed);
+        self.set_caught_up(true);
+    }
+
+    fn event(&self, ts: u64) {
+        self.0.last_ts.store(ts, AtomicOrdering::Relaxed);
+        self.set_caught_up(false);
     }
 }
 
@@ -687,8 +742,7 @@ fn account(st: &mut State, info: &ServerInfo, ev: &EventRef<'_>) -> Result<Accou
     }
     let artificial = is_artificial(h) && !ev.in_payload;
     if !artificial {
-        st.caught_up = false;
-        st.last_ts = Some(h.timestamp as u64);
+        st.lag.event(h.timestamp as u64);
     }
     let (start, end) = st.outer_span;
     let ts = h.timestamp;
@@ -731,7 +785,7 @@ fn account(st: &mut State, info: &ServerInfo, ev: &EventRef<'_>) -> Result<Accou
                 st.group_gtid = Some(gtid);
             }
             if let Some(us) = g.immediate_commit_timestamp {
-                st.last_ts = Some(us / 1_000_000);
+                st.lag.event(us / 1_000_000);
             }
             st.in_group = true;
         }
@@ -906,12 +960,16 @@ async fn initial_position(
             (Position::new(first, 4), false, None)
         }
         StartPosition::FilePos { file, pos } => {
+            check_start_exists(side, cfg, file, *pos).await?;
             let mut p = Position::new(file.clone(), *pos);
             p.gtid = gtid_at(side, cfg, info, &p).await;
             (p, false, None)
         }
         StartPosition::Resume(p) => {
             let by_gtid = p.file.is_empty() && p.gtid.is_some();
+            if !by_gtid {
+                check_start_exists(side, cfg, &p.file, p.pos).await?;
+            }
             (p.clone(), by_gtid, None)
         }
         StartPosition::MariaGtid(list) => (
@@ -937,6 +995,23 @@ async fn initial_position(
             (Position::new(file, 4), false, Some(*t))
         }
     })
+}
+
+/// A start file and position must be in SHOW BINARY LOGS: the server does
+/// not reject a dump from a file newer than its newest (it waits, or a
+/// non-blocking dump ends at once, reading nothing). Without the privilege
+/// to list the logs the check is left to the server.
+async fn check_start_exists(
+    side: &mut mysql_async::Conn,
+    cfg: &SourceConfig,
+    file: &str,
+    pos: u64,
+) -> Result<(), SourceError> {
+    match server::binary_logs(side, cfg).await {
+        Ok(logs) => Ok(crate::error::check_start(&logs, file, pos)?),
+        Err(SourceError::Definite(DefiniteError::AccessDenied { .. })) => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 /// MariaDB knows the GTID state at any binlog position.
