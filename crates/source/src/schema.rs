@@ -422,8 +422,23 @@ impl SchemaHistory {
                     return;
                 };
                 let mut followed = true;
+                let mut why = "the statement changes column charsets";
                 for op in &alter.operations {
                     match op {
+                        // MariaDB's `ADD SYSTEM VERSIONING` (hidden row_start/
+                        // row_end columns) reads as a column `SYSTEM` of type
+                        // `VERSIONING` to the MySQL dialect.
+                        AlterTableOperation::AddColumn { column_def, .. }
+                            if column_def.name.quote_style.is_none()
+                                && column_def.name.value.eq_ignore_ascii_case("SYSTEM")
+                                && column_def
+                                    .data_type
+                                    .to_string()
+                                    .eq_ignore_ascii_case("VERSIONING") =>
+                        {
+                            followed = false;
+                            why = "system versioning is not followed";
+                        }
                         AlterTableOperation::AddColumn {
                             column_def,
                             column_position,
@@ -523,7 +538,7 @@ impl SchemaHistory {
                     }
                 }
                 if !followed {
-                    self.unparsed(&db, sql, at, "the statement changes column charsets");
+                    self.unparsed(&db, sql, at, why);
                     return;
                 }
                 self.insert(&db, &table, at, Origin::Ddl, Some(schema));
@@ -1271,6 +1286,20 @@ mod tests {
         }
         // ... and genuinely unparsable table DDL keeps its warning.
         h.apply_ddl("db", "ALTER TABLE t ADD SYSTEM VERSIONING WITH @@ weird", &pos(2000));
+        assert_eq!(h.warnings.total(), 1, "{:?}", h.warnings);
+    }
+
+    #[test]
+    fn system_versioning_is_not_taken_for_a_column() {
+        let mut h = history();
+        h.apply_ddl("db", "CREATE TABLE t (id INT)", &pos(100));
+        h.apply_ddl("db", "ALTER TABLE t ADD SYSTEM VERSIONING", &pos(200));
+        assert_eq!(names(&h, 150), ["id"]);
+        assert_eq!(h.table_at("db", "t", &pos(300)), Lookup::Unknown);
+        assert_eq!(h.warnings.total(), 1, "{:?}", h.warnings);
+        // A real column of that name and type still is one.
+        h.apply_ddl("db", "CREATE TABLE u (id INT)", &pos(400));
+        h.apply_ddl("db", "ALTER TABLE u ADD `system` INT", &pos(500));
         assert_eq!(h.warnings.total(), 1, "{:?}", h.warnings);
     }
 
