@@ -208,8 +208,11 @@ pub fn check_start(logs: &[(String, u64)], file: &str, pos: u64) -> Result<(), D
     }
     let first = logs.first().map(|(f, _)| f.clone());
     let last = logs.last().map(|(f, _)| f.clone());
+    let base = |f: &str| f.rsplit_once('.').map(|(b, _)| b.to_string());
     if let Some(oldest) = &first {
-        if crate::position::compare_files(file, oldest).is_lt() {
+        // Only a file of the same series can have been purged; another base
+        // name (another server's, a typo) simply does not exist here.
+        if base(file) == base(oldest) && crate::position::compare_files(file, oldest).is_lt() {
             return Err(DefiniteError::BinlogPurged {
                 requested: format!("{file}:{pos}"),
                 oldest: first.clone(),
@@ -292,7 +295,12 @@ mod tests {
         );
         // Newer than the newest, a gap, another base name: does not exist,
         // and the message gives the range.
-        for file in ["mysql-bin.000011", "mysql-bin.000005", "other.000004"] {
+        for file in [
+            "mysql-bin.000011",
+            "mysql-bin.000005",
+            "other.000004",
+            "db1-bin.000001",
+        ] {
             let e = check_start(&logs, file, 4).unwrap_err();
             let m = e.to_string();
             assert!(matches!(e, DefiniteError::NoSuchBinlog { .. }), "{e:?}");
