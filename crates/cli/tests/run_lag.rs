@@ -80,42 +80,68 @@ api:
     path
 }
 
-/// `binlog_lag_seconds` from /metrics, or `None` while the API is not up.
-fn scrape_lag(api_port: u16) -> Option<f64> {
+/// (`binlog_lag_seconds`, rows of app.t processed) from /metrics, or
+/// `None` while the API is not up.
+fn scrape(api_port: u16) -> Option<(f64, f64)> {
     let mut s = TcpStream::connect(("127.0.0.1", api_port)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
     s.write_all(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
         .ok()?;
     let mut body = String::new();
     s.read_to_string(&mut body).ok()?;
-    body.lines()
+    let lag = body
+        .lines()
         .find_map(|l| l.strip_prefix("binlog_lag_seconds "))
-        .and_then(|v| v.trim().parse().ok())
+        .and_then(|v| v.trim().parse().ok())?;
+    let rows = body
+        .lines()
+        .filter(|l| {
+            l.starts_with("binlog_rows_processed_total{")
+                && l.contains("database=\"app\"")
+                && l.contains("table=\"t\"")
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum();
+    Some((lag, rows))
 }
 
-/// Scrapes every 50 ms until `done` says stop (given all samples so far,
-/// as (seconds since start, lag)), or panics after `limit`.
+/// A scrape: seconds since the watch began, lag, rows processed.
+type Sample = (f64, f64, f64);
+
+/// Scrapes every 50 ms until `done` says stop (given all samples so far),
+/// or panics after `limit`.
 fn watch(
     api_port: u16,
     limit: Duration,
     what: &str,
-    mut done: impl FnMut(&[(f64, f64)]) -> bool,
-) -> Vec<(f64, f64)> {
+    mut done: impl FnMut(&[Sample]) -> bool,
+) -> Vec<Sample> {
     let t0 = Instant::now();
     let mut samples = Vec::new();
     loop {
-        if let Some(lag) = scrape_lag(api_port) {
-            samples.push((t0.elapsed().as_secs_f64(), lag));
+        if let Some((lag, rows)) = scrape(api_port) {
+            samples.push((t0.elapsed().as_secs_f64(), lag, rows));
             if done(&samples) {
                 return samples;
             }
         }
         assert!(
             t0.elapsed() < limit,
-            "{what}: not within {limit:?}; samples (s, lag): {samples:?}"
+            "{what}: not within {limit:?}; samples (s, lag, rows): {samples:?}"
         );
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// Lag rose above 0 and came back to 0 with all `rows` processed.
+fn rose_and_settled(s: &[Sample], rows: f64) -> bool {
+    s.iter()
+        .position(|&(_, lag, _)| lag > 0.0)
+        .is_some_and(|i| s[i..].iter().any(|&(_, lag, r)| lag == 0.0 && r >= rows))
+}
+
+fn max_lag(s: &[Sample]) -> f64 {
+    s.iter().map(|&(_, lag, _)| lag).fold(0.0, f64::max)
 }
 
 /// Transactions of 50 rows each, for `for_how_long`.
@@ -149,11 +175,15 @@ fn lag_metric_is_zero_when_caught_up_and_idle_and_rises_while_behind() {
          CREATE TABLE app.t (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(40))"
     ))
     .unwrap();
+    // A backlog committed before the run starts, 3 s old when read.
+    let first = write_for(&db, Duration::from_millis(500));
+    std::thread::sleep(Duration::from_secs(3));
     let dir = scratch("run-lag");
     let _ = std::fs::remove_dir_all(dir.join("data"));
     let api_port = free_port();
     let config = write_config(&dir, db.port(), api_port);
     let log = std::fs::File::create(dir.join("run.log")).unwrap();
+    let started = Instant::now();
     let child = Command::new(bin())
         .arg("run")
         .arg("--config")
@@ -168,16 +198,31 @@ fn lag_metric_is_zero_when_caught_up_and_idle_and_rises_while_behind() {
     let analyzer = Analyzer(child);
     let log_text = || std::fs::read_to_string(dir.join("run.log")).unwrap_or_default();
 
-    // Caught up: 0, and it stays 0 for 6 s of an idle source (three
-    // heartbeat periods of the default 2 s), checked ~120 times.
-    watch(api_port, Duration::from_secs(60), "lag 0 after start", |s| {
-        s.last().is_some_and(|&(_, lag)| lag == 0.0)
-    });
-    let idle = watch(api_port, Duration::from_secs(30), "idle", |s| {
-        s.last().is_some_and(|&(t, _)| t >= 6.0)
+    // Reading the old backlog: the lag shows its age, then 0 once the
+    // server's heartbeat says we are at the end — with every row read.
+    let rows = (first * 50) as f64;
+    let backlog = watch(api_port, Duration::from_secs(60), "first catch-up", |s| {
+        rose_and_settled(s, rows)
     });
     assert!(
-        idle.iter().all(|&(_, lag)| lag == 0.0),
+        max_lag(&backlog) >= 2.0,
+        "a backlog 3 s old showed a lag of {} s: {backlog:?}\n{}",
+        max_lag(&backlog),
+        log_text()
+    );
+    eprintln!(
+        "first catch-up: {first} transactions, max lag {} s, 0 after {:.1} s",
+        max_lag(&backlog),
+        started.elapsed().as_secs_f64()
+    );
+
+    // Caught up and idle: 0, and it stays 0 for 6 s (three heartbeat
+    // periods of the default 2 s), checked ~100 times.
+    let idle = watch(api_port, Duration::from_secs(30), "idle", |s| {
+        s.last().is_some_and(|&(t, _, _)| t >= 6.0)
+    });
+    assert!(
+        idle.iter().all(|&(_, lag, _)| lag == 0.0),
         "lag not 0 while idle: {idle:?}\n{}",
         log_text()
     );
@@ -189,26 +234,26 @@ fn lag_metric_is_zero_when_caught_up_and_idle_and_rises_while_behind() {
     std::thread::sleep(Duration::from_millis(500));
     let behind = paused.elapsed().as_secs_f64();
     signal(&analyzer.0, "CONT");
-    let catching_up = watch(api_port, Duration::from_secs(120), "lag back to 0", |s| {
-        // Back to 0 after having risen.
-        let risen = s.iter().position(|&(_, lag)| lag > 0.0);
-        risen.is_some_and(|i| s[i..].iter().any(|&(_, lag)| lag == 0.0))
+    let rows = rows + (txns * 50) as f64;
+    let catching_up = watch(api_port, Duration::from_secs(120), "second catch-up", |s| {
+        rose_and_settled(s, rows)
     });
-    let max = catching_up.iter().map(|&(_, lag)| lag).fold(0.0, f64::max);
     // The first events read after resuming were committed ~4.5 s earlier;
-    // allow a second for whole-second timestamps and the sampling.
+    // allow 1.5 s for whole-second timestamps and sampling.
+    let max = max_lag(&catching_up);
     assert!(
         max >= behind - 1.5,
         "lag rose only to {max} s after {behind:.1} s paused with {txns} transactions \
          waiting: {catching_up:?}\n{}",
         log_text()
     );
+    eprintln!("paused {behind:.1} s while {txns} transactions were committed: max lag {max} s");
     // ... and once at 0 it stays there while the source is idle again.
     let idle = watch(api_port, Duration::from_secs(30), "idle again", |s| {
-        s.last().is_some_and(|&(t, _)| t >= 4.0)
+        s.last().is_some_and(|&(t, _, _)| t >= 4.0)
     });
     assert!(
-        idle.iter().all(|&(_, lag)| lag == 0.0),
+        idle.iter().all(|&(_, lag, _)| lag == 0.0),
         "lag not 0 while idle after catching up: {idle:?}"
     );
     drop(analyzer);

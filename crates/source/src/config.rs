@@ -164,11 +164,13 @@ impl SourceConfig {
                 self.host
             ),
             Some(rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer))
-            | Some(rustls::Error::InvalidCertificate(rustls::CertificateError::BadSignature)) => format!(
-                ": the server certificate is not signed by a CA in ca_file {ca}. Set ca_file \
+            | Some(rustls::Error::InvalidCertificate(rustls::CertificateError::BadSignature)) => {
+                format!(
+                    ": the server certificate is not signed by a CA in ca_file {ca}. Set ca_file \
                  to the CA that issued the server's certificate (the server's ssl_ca), or \
                  use tls = required to encrypt without verifying"
-            ),
+                )
+            }
             Some(rustls::Error::InvalidCertificate(_)) => format!(
                 ": the server certificate was rejected (checked against ca_file {ca}); \
                  renew or fix it on the server, or use tls = required to encrypt without \

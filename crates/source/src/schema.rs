@@ -876,9 +876,21 @@ pub fn may_change_tables(sql: &str) -> bool {
                     "TABLE" | "TABLES" | "DATABASE" | "SCHEMA" | "INDEX" | "SEQUENCE" => {
                         return true
                     }
-                    "USER" | "ROLE" | "VIEW" | "PROCEDURE" | "FUNCTION" | "TRIGGER" | "EVENT"
-                    | "SERVER" | "TABLESPACE" | "LOGFILE" | "PACKAGE" | "AGGREGATE"
-                    | "RESOURCE" | "SPATIAL_REFERENCE_SYSTEM" | "UNDO" => return false,
+                    "USER"
+                    | "ROLE"
+                    | "VIEW"
+                    | "PROCEDURE"
+                    | "FUNCTION"
+                    | "TRIGGER"
+                    | "EVENT"
+                    | "SERVER"
+                    | "TABLESPACE"
+                    | "LOGFILE"
+                    | "PACKAGE"
+                    | "AGGREGATE"
+                    | "RESOURCE"
+                    | "SPATIAL_REFERENCE_SYSTEM"
+                    | "UNDO" => return false,
                     _ => {}
                 }
             }
@@ -887,9 +899,9 @@ pub fn may_change_tables(sql: &str) -> bool {
         // RENAME TABLE changes tables; RENAME USER does not.
         "RENAME" => words.get(1).map(String::as_str) != Some("USER"),
         "GRANT" | "REVOKE" | "SET" | "FLUSH" | "ANALYZE" | "OPTIMIZE" | "REPAIR" | "CHECK"
-        | "CHECKSUM" | "INSTALL" | "UNINSTALL" | "LOCK" | "UNLOCK" | "PURGE" | "RESET"
-        | "KILL" | "SHUTDOWN" | "CHANGE" | "BACKUP" | "USE" | "SHOW" | "DO" | "CALL"
-        | "SAVEPOINT" | "RELEASE" | "HELP" | "SIGNAL" | "RESIGNAL" | "CACHE" | "LOAD" => false,
+        | "CHECKSUM" | "INSTALL" | "UNINSTALL" | "LOCK" | "UNLOCK" | "PURGE" | "RESET" | "KILL"
+        | "SHUTDOWN" | "CHANGE" | "BACKUP" | "USE" | "SHOW" | "DO" | "CALL" | "SAVEPOINT"
+        | "RELEASE" | "HELP" | "SIGNAL" | "RESIGNAL" | "CACHE" | "LOAD" => false,
         _ => true,
     }
 }
@@ -1285,7 +1297,11 @@ mod tests {
             assert!(may_change_tables(sql), "{sql}");
         }
         // ... and genuinely unparsable table DDL keeps its warning.
-        h.apply_ddl("db", "ALTER TABLE t ADD SYSTEM VERSIONING WITH @@ weird", &pos(2000));
+        h.apply_ddl(
+            "db",
+            "ALTER TABLE t ADD SYSTEM VERSIONING WITH @@ weird",
+            &pos(2000),
+        );
         assert_eq!(h.warnings.total(), 1, "{:?}", h.warnings);
     }
 
@@ -1322,14 +1338,21 @@ mod tests {
         // A reader that saw up to w139 gets w140…
         let (dropped, rest) = w.since(140);
         assert_eq!(dropped, 0);
-        assert_eq!(rest.collect::<Vec<_>>(), ["w140", "w141", "w142", "w143", "w144", "w145", "w146", "w147", "w148", "w149"]);
+        assert_eq!(
+            rest.collect::<Vec<_>>(),
+            ["w140", "w141", "w142", "w143", "w144", "w145", "w146", "w147", "w148", "w149"]
+        );
         let (dropped, rest) = w.since(w.total());
         assert_eq!((dropped, rest.count()), (0, 0));
 
         // A history fed unparsable DDL forever stays bounded.
         let mut h = SchemaHistory::new();
         for i in 0..1000u64 {
-            h.apply_ddl("db", "ALTER TABLE t ADD SYSTEM VERSIONING WITH @@ weird", &pos(i));
+            h.apply_ddl(
+                "db",
+                "ALTER TABLE t ADD SYSTEM VERSIONING WITH @@ weird",
+                &pos(i),
+            );
         }
         assert_eq!(h.warnings.total(), 1000);
         assert_eq!(h.warnings.recent().count(), Warnings::KEEP);

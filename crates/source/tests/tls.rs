@@ -238,7 +238,11 @@ async fn tls_modes_against_a_tls_server_encrypt_and_verify() {
     // verify-ca with the CA that signed the certificate; the name
     // (mariadb.test, not 127.0.0.1) is not checked in this mode.
     let ca = certs.path("ca.pem");
-    streams(tls_config(port, 304, TlsMode::VerifyCa, Some(ca.clone())), 20).await;
+    streams(
+        tls_config(port, 304, TlsMode::VerifyCa, Some(ca.clone())),
+        20,
+    )
+    .await;
 
     // verify-identity checks the name too: 127.0.0.1 is not in the certificate.
     let e = Source::connect(tls_config(
