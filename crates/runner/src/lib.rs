@@ -767,7 +767,7 @@ async fn live_loop(
     let mut warned_kinds = std::collections::HashSet::new();
     let mut last_event = Instant::now();
     let mut last_status = Instant::now();
-    let mut lag = 0u64;
+    let mut lag: u64;
     let mut read_at = (String::new(), 0u64);
     let mut ticker = tokio::time::interval(Duration::from_secs(1));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
