@@ -685,6 +685,15 @@ fn checkpoint_of(p: &Position) -> Checkpoint {
     }
 }
 
+/// Aborts a helper task when the loop that owns it returns, on any path.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 struct LiveCtx {
     status: Arc<StatusCell>,
     observer: Arc<dyn Observer>,
@@ -762,6 +771,24 @@ async fn live_loop(
         .await?;
     }
     let lag_probe = src.lag_probe();
+    // Reported from its own task too: the loop below stops ticking while it
+    // waits for a slow store (back-pressure), which is exactly when the
+    // lag grows and must be seen.
+    let _lag_reporter = AbortOnDrop(tokio::spawn({
+        let probe = lag_probe.clone();
+        let observer = Arc::clone(&ctx.observer);
+        let status = Arc::clone(&ctx.status);
+        async move {
+            let mut every = tokio::time::interval(Duration::from_secs(1));
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                every.tick().await;
+                let lag = probe.seconds();
+                observer.lag(lag);
+                status.update(|s| s.lag_seconds = Some(lag));
+            }
+        }
+    }));
     let mut reconnects = src.reconnects();
     let mut warnings_seen = 0usize;
     let mut warned_kinds = std::collections::HashSet::new();
