@@ -259,3 +259,149 @@ fn lag_metric_is_zero_when_caught_up_and_idle_and_rises_while_behind() {
     drop(analyzer);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The reader falls behind for real: the store stops taking writes (a
+/// session holds row locks on the MySQL store's `meta` rows, which every
+/// batch updates), the writer queue fills, ingest waits, the source is not
+/// read — while the process and its API keep running, so the lag is seen
+/// rising live; once the locks go it falls back to 0.
+#[test]
+fn lag_metric_rises_live_while_a_stalled_store_holds_the_reader_back() {
+    let Some(db) = MariaDb::start_or_skip(Options::new()) else {
+        return;
+    };
+    db.exec(&format!(
+        "CREATE USER '{USER}'@'127.0.0.1' IDENTIFIED BY '{PASSWORD}'; \
+         GRANT ALL PRIVILEGES ON *.* TO '{USER}'@'127.0.0.1'; \
+         CREATE DATABASE app; \
+         CREATE TABLE app.t (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(40))"
+    ))
+    .unwrap();
+    let dir = scratch("run-lag-stall");
+    let _ = std::fs::remove_dir_all(dir.join("data"));
+    let api_port = free_port();
+    let config = dir.join("config.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"mysql:
+  source:
+    host: "127.0.0.1"
+    port: {port}
+    user: "{USER}"
+    password: "{PASSWORD}"
+    binlog:
+      server_id: 4713
+  storage:
+    host: "127.0.0.1"
+    port: {port}
+    user: "{USER}"
+    password: "{PASSWORD}"
+    database: "ba_lag"
+processing:
+  batch_size: 100
+  flush_interval: "100ms"
+tables:
+  include: ["app.*"]
+storage:
+  primary: mysql
+  data_dir: "{data}"
+api:
+  enabled: true
+  listen: "127.0.0.1:{api_port}"
+"#,
+            port = db.port(),
+            data = dir.join("data").display()
+        ),
+    )
+    .unwrap();
+    let init = Command::new(bin())
+        .args(["init-db", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(
+        init.status.success(),
+        "{}",
+        String::from_utf8_lossy(&init.stderr)
+    );
+    let log = std::fs::File::create(dir.join("run.log")).unwrap();
+    let child = Command::new(bin())
+        .arg("run")
+        .arg("--config")
+        .arg(&config)
+        .env_remove("BINLOG_ANALYZER_PASSWORD")
+        .env_remove("MYSQL_PWD")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(log))
+        .spawn()
+        .expect("binlog-analyzer run starts");
+    let analyzer = Analyzer(child);
+    let log_text = || std::fs::read_to_string(dir.join("run.log")).unwrap_or_default();
+
+    // Started at the end of an idle source: 0 (after 3 s of scrapes).
+    let idle = watch(api_port, Duration::from_secs(60), "start", |s| {
+        s.last().is_some_and(|&(t, _, _)| t >= 3.0)
+    });
+    assert_eq!(idle.last().unwrap().1, 0.0, "{idle:?}\n{}", log_text());
+
+    // Stall the store: a transaction holding the `meta` rows.
+    let mut locker = db
+        .client_command()
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lock_sql = locker.stdin.take().unwrap();
+    lock_sql
+        .write_all(b"BEGIN;\nSELECT COUNT(*) FROM ba_lag.meta FOR UPDATE;\n")
+        .unwrap();
+    lock_sql.flush().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while db
+        .query_value("SELECT COUNT(*) FROM information_schema.INNODB_TRX")
+        .unwrap()
+        .as_deref()
+        != Some("1")
+    {
+        assert!(Instant::now() < deadline, "the lock was not taken");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    // Commit for 6 s while watching: the lag must rise while it happens.
+    let (txns, during) = std::thread::scope(|scope| {
+        let writer = scope.spawn(|| write_for(&db, Duration::from_secs(6)));
+        let during = watch(api_port, Duration::from_secs(30), "stalled", |s| {
+            s.last().is_some_and(|&(t, _, _)| t >= 6.0)
+        });
+        (writer.join().unwrap(), during)
+    });
+    let max = max_lag(&during);
+    assert!(
+        max >= 3.0,
+        "lag rose only to {max} s while the store was stalled for 6 s: {during:?}\n{}",
+        log_text()
+    );
+    // Rising, not a step: later samples are higher than early ones.
+    let early = during.iter().find(|&&(t, _, _)| t >= 2.0).unwrap().1;
+    assert!(max > early, "lag did not rise: {during:?}");
+
+    // Release the store: the backlog drains, the lag returns to 0 with
+    // every row read.
+    lock_sql.write_all(b"COMMIT;\n").unwrap();
+    drop(lock_sql);
+    let _ = locker.wait();
+    let rows = (txns * 50) as f64;
+    let after = watch(api_port, Duration::from_secs(120), "after the stall", |s| {
+        s.last().is_some_and(|&(_, lag, r)| lag == 0.0 && r >= rows)
+    });
+    eprintln!(
+        "stalled store: {txns} transactions in 6 s, lag rose to {max} s; 0 again {:.1} s \
+         after the release",
+        after.last().unwrap().0
+    );
+    drop(analyzer);
+    let _ = std::fs::remove_dir_all(&dir);
+}
