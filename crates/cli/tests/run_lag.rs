@@ -356,17 +356,22 @@ api:
         .unwrap();
     let mut lock_sql = locker.stdin.take().unwrap();
     lock_sql
-        .write_all(b"BEGIN;\nSELECT COUNT(*) FROM ba_lag.meta FOR UPDATE;\n")
+        .write_all(
+            b"BEGIN;\nSELECT COUNT(*) FROM ba_lag.meta FOR UPDATE;\n\
+              SELECT GET_LOCK('ba_lag_rows_locked', 10);\n",
+        )
         .unwrap();
     lock_sql.flush().unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
+    // A named lock taken after the row locks says they are held.
+    let deadline = Instant::now() + Duration::from_secs(10);
     while db
-        .query_value("SELECT COUNT(*) FROM information_schema.INNODB_TRX")
+        .query_value("SELECT IS_USED_LOCK('ba_lag_rows_locked') IS NOT NULL")
         .unwrap()
         .as_deref()
         != Some("1")
     {
-        assert!(Instant::now() < deadline, "the lock was not taken");
+        assert!(Instant::now() < deadline, "the row locks were not taken");
         std::thread::sleep(Duration::from_millis(20));
     }
 
