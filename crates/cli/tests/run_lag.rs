@@ -362,7 +362,6 @@ api:
         )
         .unwrap();
     lock_sql.flush().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
     // A named lock taken after the row locks says they are held.
     let deadline = Instant::now() + Duration::from_secs(10);
     while db
