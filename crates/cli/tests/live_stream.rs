@@ -690,3 +690,70 @@ fn from_file_the_server_does_not_have_is_an_error_naming_it_and_the_range() {
     let out = stream_run(&db, 564, &["--from-file", "mysql-bin.000001"]);
     assert!(out.stdout.contains("CREATE DATABASE app"), "{}", out.stdout);
 }
+
+/// `stream` and `check` as accounts that can only log in with MariaDB's
+/// ed25519 plugin or with mysql_native_password, holding just the
+/// privileges the README asks for; both see the same changes.
+#[test]
+fn stream_and_check_authenticate_with_ed25519_and_native_password() {
+    let Some(db) = start(&[]) else { return };
+    db.exec("INSTALL SONAME 'auth_ed25519'")
+        .expect("INSTALL SONAME 'auth_ed25519'");
+    for (user, plugin) in [("ed", "ed25519"), ("nat", "mysql_native_password")] {
+        db.exec(&format!(
+            "CREATE USER '{user}'@'127.0.0.1' IDENTIFIED VIA {plugin} USING PASSWORD('{user}-pw'); \
+             GRANT REPLICATION SLAVE, REPLICATION CLIENT, SELECT ON *.* TO '{user}'@'127.0.0.1'"
+        ))
+        .unwrap_or_else(|e| panic!("create {user}: {e}"));
+        // The account really is bound to the plugin (no fallback to another).
+        let recorded = db
+            .query_value(&format!(
+                "SELECT plugin FROM mysql.user WHERE user = '{user}' AND host = '127.0.0.1'"
+            ))
+            .unwrap();
+        assert_eq!(recorded.as_deref(), Some(plugin));
+    }
+    workload(&db);
+    let as_user = |subcommand: &str, user: &str, password: &str, server_id: u32| {
+        let mut cmd = Command::new(bin());
+        cmd.arg(subcommand)
+            .args(["--host", "127.0.0.1", "--port", &db.port().to_string()])
+            .args(["--user", user, "--server-id", &server_id.to_string()])
+            .env("BINLOG_ANALYZER_PASSWORD", password)
+            .env_remove("MYSQL_PWD")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        if subcommand == "stream" {
+            cmd.args(["--format", "jsonl", "--until-end", "--from-start"]);
+        }
+        run(cmd)
+    };
+    let mut outputs = Vec::new();
+    for (user, id) in [("ed", 561), ("nat", 562)] {
+        let out = as_user("stream", user, &format!("{user}-pw"), id);
+        assert!(out.status.success(), "{user}: {}", out.stderr);
+        let records = out.records();
+        let ops = records
+            .iter()
+            .filter(|r| r["operation"].is_string())
+            .count();
+        assert_eq!(ops, 12, "{user}: every row change of the workload");
+        outputs.push(records);
+
+        let out = as_user("check", user, &format!("{user}-pw"), id);
+        let lines = check_lines(&out.stdout);
+        assert_eq!(status_of(&lines, "connect"), "PASS", "{user}: {lines:?}");
+        assert_eq!(status_of(&lines, "privileges"), "PASS", "{user}: {lines:?}");
+
+        let out = as_user("stream", user, "not-the-password", id);
+        assert_eq!(out.status.code(), Some(1), "{user}: {}", out.stderr);
+        assert!(
+            out.stderr
+                .contains(&format!("ccess denied for user '{user}'")),
+            "{user}: {}",
+            out.stderr
+        );
+    }
+    assert_eq!(outputs[0], outputs[1], "both accounts see the same stream");
+}
