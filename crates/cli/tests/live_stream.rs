@@ -757,3 +757,69 @@ fn stream_and_check_authenticate_with_ed25519_and_native_password() {
     }
     assert_eq!(outputs[0], outputs[1], "both accounts see the same stream");
 }
+
+/// `--from-time` starts at the first transaction committed at or after the
+/// time (an offset is honoured), and nothing older comes out.
+#[test]
+fn from_time_starts_at_the_first_transaction_at_or_after_it() {
+    let Some(db) = start(&["--binlog-row-metadata=FULL"]) else {
+        return;
+    };
+    db.exec(
+        "CREATE DATABASE app; CREATE TABLE app.t (id INT PRIMARY KEY, v VARCHAR(10)); \
+         INSERT INTO app.t VALUES (1, 'old'), (2, 'old'); UPDATE app.t SET v = 'older' WHERE id = 2",
+    )
+    .unwrap();
+    // Whole seconds apart: binlog timestamps have a resolution of one second.
+    std::thread::sleep(Duration::from_millis(1100));
+    // The server's clock, written with a +02:00 offset.
+    let at = db
+        .query_value(
+            "SELECT DATE_FORMAT(CONVERT_TZ(UTC_TIMESTAMP(), '+00:00', '+02:00'), \
+             '%Y-%m-%dT%H:%i:%s+02:00')",
+        )
+        .unwrap()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1100));
+    db.exec(
+        "INSERT INTO app.t VALUES (3, 'new'); \
+         BEGIN; UPDATE app.t SET v = 'newer' WHERE id = 3; DELETE FROM app.t WHERE id = 1; COMMIT",
+    )
+    .unwrap();
+    let files = parse_all(&db, &[]);
+    let live = stream(&db, 571, &["--from-time", &at]);
+    let changes = |records: &[Value]| -> Vec<(String, i64)> {
+        records
+            .iter()
+            .filter_map(|r| {
+                let image = if r["operation"] == "DELETE" {
+                    &r["old_data"]
+                } else {
+                    &r["new_data"]
+                };
+                Some((r["operation"].as_str()?.to_string(), image["id"].as_i64()?))
+            })
+            .collect()
+    };
+    assert_eq!(
+        changes(&live),
+        [
+            ("INSERT".to_string(), 3),
+            ("UPDATE".to_string(), 3),
+            ("DELETE".to_string(), 1)
+        ],
+        "from {at}"
+    );
+    // Record for record what `parse` says about those transactions.
+    let first_gtid = live.iter().find_map(gtid_seq).expect("a GTID");
+    let expected: Vec<Value> = files
+        .iter()
+        .filter(|r| gtid_seq(r).is_some_and(|s| s >= first_gtid))
+        .cloned()
+        .collect();
+    assert_same_records(&live, &expected);
+
+    // A time after the last commit: nothing (not an error).
+    let out = stream_run(&db, 572, &["--from-time", "2100-01-01"]);
+    assert_eq!(changes(&out.records()), []);
+}

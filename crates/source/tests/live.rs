@@ -572,3 +572,45 @@ async fn account_management_and_other_non_table_statements_leave_no_schema_warni
         "{w}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn binlogging_off_is_a_definite_error_and_fails_the_check() {
+    // testkit turns --log-bin on; the later option wins.
+    let Some(db) = start(&["--skip-log-bin"]) else {
+        return;
+    };
+    assert_eq!(
+        db.query_value("SELECT @@log_bin").unwrap().as_deref(),
+        Some("0")
+    );
+    for start in [
+        StartPosition::End,
+        StartPosition::Earliest,
+        StartPosition::FilePos {
+            file: "mysql-bin.000001".into(),
+            pos: 4,
+        },
+    ] {
+        let mut cfg = config(db.port(), 110);
+        cfg.start = start.clone();
+        match Source::connect(cfg).await {
+            Err(e @ SourceError::Definite(DefiniteError::BinlogOff)) => {
+                // What the DBA reads says what to change.
+                assert!(e.to_string().contains("--log-bin"), "{e}");
+            }
+            Err(other) => panic!("{start:?}: expected BinlogOff, got {other:?}"),
+            Ok(_) => panic!("{start:?}: connected to a server without a binlog"),
+        }
+    }
+    let items = source::check(&config(db.port(), 110)).await;
+    let log_bin = items.iter().find(|i| i.name == "log_bin").unwrap();
+    assert_eq!(log_bin.status, source::CheckStatus::Fail, "{log_bin:?}");
+    assert!(
+        log_bin
+            .advice
+            .as_deref()
+            .is_some_and(|a| a.contains("--log-bin")),
+        "{log_bin:?}"
+    );
+    assert_eq!(source::worst(&items), source::CheckStatus::Fail);
+}
