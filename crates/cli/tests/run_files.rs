@@ -251,3 +251,166 @@ fn check_config_reports_what_a_config_does_or_every_error() {
     assert!(err.contains("mysql.source.prot"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A raw HTTP/1.1 exchange on `addr`: status code, headers (lower-case
+/// names) and body. `None` when nothing answers.
+fn exchange(addr: (&str, u16), request: &str) -> Option<(u16, Vec<(String, String)>, String)> {
+    let mut s = TcpStream::connect(addr).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    s.write_all(request.as_bytes()).ok()?;
+    let mut text = String::new();
+    s.read_to_string(&mut text).ok()?;
+    let (head, body) = text.split_once("\r\n\r\n")?;
+    let mut lines = head.lines();
+    let code = lines.next()?.split(' ').nth(1)?.parse().ok()?;
+    let headers = lines
+        .filter_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            Some((k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        })
+        .collect();
+    Some((code, headers, body.to_string()))
+}
+
+/// This machine's address on its default route (no packet is sent), if it
+/// has one other than loopback.
+fn outward_ipv4() -> Option<std::net::Ipv4Addr> {
+    let s = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
+    s.connect("192.0.2.255:9").ok()?;
+    match s.local_addr().ok()?.ip() {
+        std::net::IpAddr::V4(ip) if !ip.is_loopback() && !ip.is_unspecified() => Some(ip),
+        _ => None,
+    }
+}
+
+/// `serve` with no listen address configured binds 127.0.0.1:8080 only; a
+/// token given only in the environment protects the data routes; no CORS
+/// header is sent when no origins are configured.
+#[test]
+fn serve_binds_loopback_by_default_takes_the_token_from_the_environment_and_sends_no_cors() {
+    const DEFAULT_PORT: u16 = 8080;
+    const TOKEN: &str = "env-token-Qx7";
+    // The default port is fixed: on a machine where something holds it the
+    // test cannot tell our listener from the other one.
+    if std::net::TcpListener::bind(("127.0.0.1", DEFAULT_PORT)).is_err()
+        || TcpStream::connect(("127.0.0.1", DEFAULT_PORT)).is_ok()
+    {
+        eprintln!("skipping: 127.0.0.1:{DEFAULT_PORT} is in use by another program");
+        return;
+    }
+    let dir = examples_copy("serve-defaults");
+    let out = analyzer(&dir, &["run", "--config", CONFIG, "--no-api"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // The example config without its `api:` block: every API setting is
+    // the default.
+    let config = std::fs::read_to_string(dir.join(CONFIG)).unwrap();
+    let (without_api, _) = config
+        .split_once("\napi:")
+        .expect("the example has an api block");
+    std::fs::write(dir.join(CONFIG), without_api).unwrap();
+    let child = Command::new(bin())
+        .current_dir(&dir)
+        .args(["serve", "--config", CONFIG])
+        .env("BINLOG_ANALYZER_API_TOKEN", TOKEN)
+        .env_remove("BINLOG_ANALYZER_HASH_KEY")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut child = Kill(child);
+    let (code, _) = wait_for(DEFAULT_PORT, "/health");
+    assert_eq!(code, 200);
+
+    let local = ("127.0.0.1", DEFAULT_PORT);
+    let get = |path: &str, extra: &str| {
+        exchange(
+            local,
+            &format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n{extra}Connection: close\r\n\r\n"),
+        )
+        .unwrap_or_else(|| panic!("no answer for {path}"))
+    };
+    // The token from the environment is required…
+    for path in [
+        "/api/tables",
+        "/api/tables/ecommerce/orders/stats",
+        "/metrics",
+        "/graphql",
+    ] {
+        let (code, headers, body) = get(path, "");
+        assert_eq!(code, 401, "{path}: {body}");
+        assert!(
+            headers
+                .iter()
+                .any(|(k, v)| k == "www-authenticate" && v.starts_with("Bearer")),
+            "{path}: {headers:?}"
+        );
+        let (code, _, _) = get(path, "Authorization: Bearer wrong\r\n");
+        assert_eq!(code, 401, "{path} with a wrong token");
+    }
+    // …and accepted.
+    let auth = format!("Authorization: Bearer {TOKEN}\r\n");
+    let (code, _, body) = get("/api/tables/ecommerce/orders/stats", &auth);
+    assert_eq!(code, 200, "{body}");
+    assert!(body.contains("\"total_changes\":8"), "{body}");
+
+    // No CORS header for a cross-origin request, simple or preflight.
+    let (code, headers, _) = get(
+        "/api/tables",
+        &format!("{auth}Origin: http://elsewhere.example\r\n"),
+    );
+    assert_eq!(code, 200);
+    assert!(
+        !headers
+            .iter()
+            .any(|(k, _)| k.starts_with("access-control-")),
+        "{headers:?}"
+    );
+    let (_, headers, _) = exchange(
+        local,
+        "OPTIONS /api/tables HTTP/1.1\r\nHost: localhost\r\nOrigin: http://elsewhere.example\r\n\
+         Access-Control-Request-Method: GET\r\nAccess-Control-Request-Headers: authorization\r\n\
+         Connection: close\r\n\r\n",
+    )
+    .unwrap();
+    assert!(
+        !headers
+            .iter()
+            .any(|(k, _)| k.starts_with("access-control-")),
+        "{headers:?}"
+    );
+
+    // Loopback only: the machine's outward address does not answer.
+    match outward_ipv4() {
+        Some(ip) => assert!(
+            TcpStream::connect((ip, DEFAULT_PORT)).is_err(),
+            "the API answers on {ip}:{DEFAULT_PORT}"
+        ),
+        None => eprintln!("note: no non-loopback address to check the bind against"),
+    }
+
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.0.id().to_string()])
+        .status();
+    let mut err = String::new();
+    child
+        .0
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(
+        err.contains(&format!("on http://127.0.0.1:{DEFAULT_PORT}/")),
+        "{err}"
+    );
+    assert!(!err.contains(TOKEN), "the token is never printed: {err}");
+    drop(child);
+    let _ = std::fs::remove_dir_all(&dir);
+}
