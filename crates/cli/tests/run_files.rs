@@ -252,9 +252,11 @@ fn check_config_reports_what_a_config_does_or_every_error() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// A raw HTTP/1.1 exchange on `addr`: status code, headers (lower-case
-/// names) and body. `None` when nothing answers.
-fn exchange(addr: (&str, u16), request: &str) -> Option<(u16, Vec<(String, String)>, String)> {
+/// Status code, headers (lower-case names) and body of a response.
+type Response = (u16, Vec<(String, String)>, String);
+
+/// A raw HTTP/1.1 exchange on `addr`; `None` when nothing answers.
+fn exchange(addr: (&str, u16), request: &str) -> Option<Response> {
     let mut s = TcpStream::connect(addr).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
     s.write_all(request.as_bytes()).ok()?;
