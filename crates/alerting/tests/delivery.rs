@@ -18,7 +18,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::Router;
-use pipeline::config::{AlertsConfig, ChannelConfig, LagAlert, Secret};
+use pipeline::config::{AlertsConfig, ChannelConfig, ChannelKind, LagAlert, Secret};
 use pipeline::record::Operation;
 use pipeline::rules::{Alert, Priority};
 use serde_json::{json, Map, Value as Json};
@@ -665,4 +665,200 @@ async fn email_retried_until_smtp_server_comes_up() {
     handle.shutdown(Duration::from_secs(1)).await;
     let _ = sink.child.kill().await;
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failing_slack_receiver_is_retried_and_a_revoked_one_given_up() {
+    // 500 twice, then the Slack webhook accepts.
+    let (addr, rx) = start_receiver(2).await;
+    // A receiver of its own: the failure count above is per receiver.
+    let (gone_addr, _) = start_receiver(0).await;
+    let handle = AlertHandle::start(
+        channels(&[
+            (
+                "slack",
+                channel(&format!("http://{addr}/slack/T000/B000/XXXX"), &[]),
+            ),
+            // A webhook Slack no longer knows answers 404: retrying cannot help.
+            (
+                "slack_revoked",
+                ChannelConfig {
+                    kind: Some(ChannelKind::Slack),
+                    ..channel(&format!("http://{gone_addr}/slack/T000/B000/GONE"), &[])
+                },
+            ),
+        ]),
+        fast_options(),
+    )
+    .unwrap();
+    handle.send_rule(&rule_alert(0, &["slack", "slack_revoked"]));
+    wait_until(
+        "slack delivery after failures",
+        Duration::from_secs(5),
+        || rx.bodies("/slack/T000/B000/XXXX").len() == 1,
+    )
+    .await;
+    let body = &rx.bodies("/slack/T000/B000/XXXX")[0];
+    assert!(
+        body["text"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("[HIGH] user_deletion")),
+        "{body}"
+    );
+    wait_until("both outcomes", Duration::from_secs(5), || {
+        handle.recent().len() == 2
+    })
+    .await;
+    let stats = handle.stats();
+    let of = |name: &str| {
+        stats
+            .channels
+            .iter()
+            .find(|c| c.name == name)
+            .unwrap_or_else(|| panic!("no channel {name}: {:?}", stats.channels))
+    };
+    let ok = of("slack");
+    assert_eq!((ok.delivered, ok.failed, ok.retries), (1, 0, 2), "{ok:?}");
+    let gone = of("slack_revoked");
+    assert_eq!(
+        (gone.delivered, gone.failed, gone.retries),
+        (0, 1, 0),
+        "{gone:?}"
+    );
+    assert!(
+        gone.last_error.as_deref().unwrap_or("").contains("404"),
+        "{gone:?}"
+    );
+    handle.shutdown(Duration::from_secs(1)).await;
+}
+
+/// An SMTP server (aiosmtpd) whose DATA answer the test chooses: `flaky`
+/// answers 451 (try again later) to the first two messages, `reject`
+/// answers 550 to all. Every DATA is counted in `<maildir>/attempts`.
+const REFUSING_SMTP: &str = r#"
+import sys, time
+from aiosmtpd.controller import Controller
+from aiosmtpd.handlers import Mailbox
+
+port, maildir, mode = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+
+class Refusing(Mailbox):
+    tries = 0
+    async def handle_DATA(self, server, session, envelope):
+        Refusing.tries += 1
+        with open(maildir + "/attempts", "a") as f:
+            f.write("data\n")
+        if mode == "reject":
+            return "550 5.1.1 mailbox unavailable"
+        if mode == "flaky" and Refusing.tries <= 2:
+            return "451 4.3.0 try again later"
+        return await super().handle_DATA(server, session, envelope)
+
+Controller(Refusing(maildir), hostname="127.0.0.1", port=port).start()
+while True:
+    time.sleep(3600)
+"#;
+
+async fn start_refusing_smtp(port: u16, maildir: &Path, mode: &str) -> SmtpSink {
+    for sub in ["tmp", "new", "cur"] {
+        std::fs::create_dir_all(maildir.join(sub)).unwrap();
+    }
+    let script = maildir.join("refusing_smtp.py");
+    std::fs::write(&script, REFUSING_SMTP).unwrap();
+    let child = tokio::process::Command::new("python3")
+        .arg(&script)
+        .arg(port.to_string())
+        .arg(maildir)
+        .arg(mode)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start the SMTP server");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        assert!(Instant::now() < deadline, "the SMTP server did not start");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    SmtpSink {
+        child,
+        maildir: maildir.to_path_buf(),
+    }
+}
+
+fn smtp_attempts(maildir: &Path) -> usize {
+    std::fs::read_to_string(maildir.join("attempts"))
+        .map(|s| s.lines().count())
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn email_refused_for_now_is_retried_and_refused_for_good_is_given_up() {
+    if !aiosmtpd_available() {
+        return;
+    }
+    let (flaky_port, reject_port) = (free_port(), free_port());
+    let (flaky_dir, reject_dir) = (temp_dir("smtp-flaky"), temp_dir("smtp-reject"));
+    let mut flaky = start_refusing_smtp(flaky_port, &flaky_dir, "flaky").await;
+    let mut reject = start_refusing_smtp(reject_port, &reject_dir, "reject").await;
+    let handle = AlertHandle::start(
+        channels(&[
+            (
+                "mail_flaky",
+                ChannelConfig {
+                    kind: Some(ChannelKind::Email),
+                    ..channel(
+                        &format!("smtp://127.0.0.1:{flaky_port}?tls=none"),
+                        &["dba@example.com"],
+                    )
+                },
+            ),
+            (
+                "mail_reject",
+                ChannelConfig {
+                    kind: Some(ChannelKind::Email),
+                    ..channel(
+                        &format!("smtp://127.0.0.1:{reject_port}?tls=none"),
+                        &["nobody@example.com"],
+                    )
+                },
+            ),
+        ]),
+        fast_options(),
+    )
+    .unwrap();
+    handle.send_rule(&rule_alert(3, &["mail_flaky", "mail_reject"]));
+    wait_until("mail after two 451s", Duration::from_secs(10), || {
+        flaky.messages().len() == 1
+    })
+    .await;
+    assert!(flaky.messages()[0].contains("mysql-bin.000003:4711:3"));
+    wait_until("both outcomes", Duration::from_secs(5), || {
+        handle.recent().len() == 2
+    })
+    .await;
+    assert_eq!(smtp_attempts(&flaky_dir), 3);
+    // 550 is final: one attempt, no retry, the server's words kept.
+    assert_eq!(smtp_attempts(&reject_dir), 1);
+    let stats = handle.stats();
+    let of = |name: &str| stats.channels.iter().find(|c| c.name == name).unwrap();
+    let f = of("mail_flaky");
+    assert_eq!((f.delivered, f.failed, f.retries), (1, 0, 2), "{f:?}");
+    let r = of("mail_reject");
+    assert_eq!((r.delivered, r.failed, r.retries), (0, 1, 0), "{r:?}");
+    assert!(
+        r.last_error
+            .as_deref()
+            .unwrap_or("")
+            .contains("mailbox unavailable"),
+        "{r:?}"
+    );
+    handle.shutdown(Duration::from_secs(1)).await;
+    let _ = flaky.child.kill().await;
+    let _ = reject.child.kill().await;
+    let _ = std::fs::remove_dir_all(&flaky_dir);
+    let _ = std::fs::remove_dir_all(&reject_dir);
 }
