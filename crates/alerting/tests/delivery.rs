@@ -862,3 +862,67 @@ async fn email_refused_for_now_is_retried_and_refused_for_good_is_given_up() {
     let _ = std::fs::remove_dir_all(&flaky_dir);
     let _ = std::fs::remove_dir_all(&reject_dir);
 }
+
+/// Slack answers a burst with 429 and `Retry-After`: the next attempt waits
+/// that long, not the (shorter) backoff.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slack_rate_limit_waits_for_retry_after() {
+    let hits: Arc<Mutex<Vec<Instant>>> = Arc::default();
+    let app = Router::new()
+        .route(
+            "/slack/T000/B000/XXXX",
+            post(|State(hits): State<Arc<Mutex<Vec<Instant>>>>| async move {
+                let mut h = hits.lock().unwrap();
+                h.push(Instant::now());
+                if h.len() == 1 {
+                    (
+                        StatusCode::TOO_MANY_REQUESTS,
+                        [("retry-after", "1")],
+                        "rate_limited",
+                    )
+                } else {
+                    (StatusCode::OK, [("retry-after", "0")], "ok")
+                }
+            }),
+        )
+        .with_state(hits.clone());
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let options = DeliveryOptions {
+        // Retry-After is honoured up to the longest backoff.
+        max_backoff: Duration::from_secs(5),
+        ..fast_options()
+    };
+    let handle = AlertHandle::start(
+        channels(&[(
+            "slack",
+            channel(&format!("http://{addr}/slack/T000/B000/XXXX"), &[]),
+        )]),
+        options,
+    )
+    .unwrap();
+    handle.send_rule(&rule_alert(0, &["slack"]));
+    wait_until(
+        "delivery after the rate limit",
+        Duration::from_secs(5),
+        || handle.stats().channels[0].delivered == 1,
+    )
+    .await;
+    let h = hits.lock().unwrap().clone();
+    assert_eq!(h.len(), 2);
+    let waited = h[1] - h[0];
+    assert!(
+        waited >= Duration::from_millis(950),
+        "retried after {waited:?}, before Retry-After: 1"
+    );
+    let ch = &handle.stats().channels[0];
+    assert_eq!((ch.delivered, ch.failed, ch.retries), (1, 0, 1), "{ch:?}");
+    assert!(
+        ch.last_error.as_deref().unwrap_or("").contains("429"),
+        "{ch:?}"
+    );
+    handle.shutdown(Duration::from_secs(1)).await;
+}
