@@ -5,7 +5,7 @@
 //!
 //! With `--defer` the search index is built after ingest by
 //! `Store::maintain`, timed separately (this is how `run` configures the
-//! store). With `--dir=DIR` the store is written to `DIR/binlog-analyzer.sqlite`
+//! store). With `--dir=DIR` the store is written to `DIR/binlog-analyzer.db`
 //! and kept (bench/queries serves it over HTTP); DIR must not hold a store.
 
 use std::time::{Duration, Instant};
