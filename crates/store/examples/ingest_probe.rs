@@ -45,7 +45,10 @@ fn main() {
         ..SqliteConfig::new(&dir)
     };
     if cfg.path().exists() {
-        eprintln!("ingest_probe: {} exists; give an empty --dir", cfg.path().display());
+        eprintln!(
+            "ingest_probe: {} exists; give an empty --dir",
+            cfg.path().display()
+        );
         std::process::exit(2);
     }
     let mut store = SqliteStore::open(&cfg).expect("open");
