@@ -1,10 +1,12 @@
 //! Committed ingest into a fresh SQLite store, in rows/s of wall-clock and
 //! of CPU time (the latter is what a busy shared machine cannot distort).
 //!
-//! `cargo run --release -p store --example ingest_probe -- [rows] [batch] [--no-fts|--defer] [--queries]`
+//! `cargo run --release -p store --example ingest_probe -- [rows] [batch] [--no-fts|--defer] [--queries] [--dir=DIR]`
 //!
 //! With `--defer` the search index is built after ingest by
-//! `Store::maintain`, timed separately.
+//! `Store::maintain`, timed separately (this is how `run` configures the
+//! store). With `--dir=DIR` the store is written to `DIR/binlog-analyzer.db`
+//! and kept (bench/queries serves it over HTTP); DIR must not hold a store.
 
 use std::time::{Duration, Instant};
 
@@ -34,12 +36,21 @@ fn main() {
     let batch = numbers.get(1).copied().unwrap_or(10_000);
     let full_text = !args.iter().any(|a| a == "--no-fts");
     let defer_full_text = args.iter().any(|a| a == "--defer");
-    let dir = tempfile::tempdir().expect("temp dir");
+    let kept = args.iter().find_map(|a| a.strip_prefix("--dir="));
+    let temp = tempfile::tempdir().expect("temp dir");
+    let dir = kept.map_or_else(|| temp.path().to_path_buf(), std::path::PathBuf::from);
     let cfg = SqliteConfig {
         full_text,
         defer_full_text,
-        ..SqliteConfig::new(dir.path())
+        ..SqliteConfig::new(&dir)
     };
+    if cfg.path().exists() {
+        eprintln!(
+            "ingest_probe: {} exists; give an empty --dir",
+            cfg.path().display()
+        );
+        std::process::exit(2);
+    }
     let mut store = SqliteStore::open(&cfg).expect("open");
     let mut generator = gen::Gen::new();
     let (mut wall, mut cpu) = (Duration::ZERO, Duration::ZERO);
