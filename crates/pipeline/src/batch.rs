@@ -9,8 +9,9 @@
 //! transactions.
 //!
 //! Two cases move the checkpoint back rather than splitting a transaction:
-//! - a transaction larger than `max_buffered` changes is handed out in
-//!   parts (`ends_at_commit: false`), each carrying the position before that
+//! - a transaction larger than the part size — `max_buffered` changes, or
+//!   `batch_size` (at least [`MIN_PART`]) when that is smaller — is handed
+//!   out in parts (`ends_at_commit: false`), each carrying the position before that
 //!   transaction; after a crash it is read again and stores skip the
 //!   changes they hold (they are keyed by [`crate::record::ChangeKey`]);
 //! - an XA transaction is held from XA PREPARE until its XA COMMIT (then
@@ -52,6 +53,8 @@ pub struct Batcher {
     batch_size: usize,
     flush_interval: Duration,
     max_buffered: usize,
+    /// An open transaction this large is handed out in parts.
+    part: usize,
     pending: Vec<ChangeRecord>,
     pending_alerts: Vec<Alert>,
     open: Vec<ChangeRecord>,
@@ -65,13 +68,23 @@ pub struct Batcher {
     parked: Vec<Parked>,
 }
 
+/// Smallest part a huge transaction is cut into (when `batch_size` is
+/// smaller), so that `batch_size: 1` does not mean a commit per row.
+pub const MIN_PART: usize = 1_000;
+
 impl Batcher {
     /// `start`: the position reading starts from (the stores' checkpoint).
     pub fn new(settings: BatchSettings, start: Checkpoint) -> Self {
+        // A part being written and the next one being built are both in
+        // memory: parts of `max_buffered` changes (100 000 in the seed's
+        // config) held ~540 MB through a 5M-row transaction, parts of
+        // `batch_size` hold a few MB and cost only more commits.
+        let max_buffered = settings.max_buffered.max(1);
         Batcher {
             batch_size: settings.batch_size.max(1),
             flush_interval: settings.flush_interval,
-            max_buffered: settings.max_buffered.max(1),
+            max_buffered,
+            part: max_buffered.min(settings.batch_size.max(MIN_PART)),
             pending: Vec::new(),
             pending_alerts: Vec::new(),
             open: Vec::new(),
@@ -84,11 +97,12 @@ impl Batcher {
     }
 
     /// Add a change of the open transaction. Returns a partial batch when
-    /// more than `max_buffered` changes would be held.
+    /// more than `max_buffered` changes would be held, or when the open
+    /// transaction reaches the part size.
     pub fn push(&mut self, processed: Processed) -> Option<Batch> {
         self.open.push(processed.record);
         self.open_alerts.extend(processed.alerts);
-        if self.open.len() + self.pending.len() < self.max_buffered {
+        if self.open.len() + self.pending.len() < self.max_buffered && self.open.len() < self.part {
             return None;
         }
         let mut records = std::mem::take(&mut self.pending);
@@ -377,6 +391,40 @@ mod tests {
         assert_eq!(positions(&end), vec![12]);
         assert_eq!(end.checkpoint, cp(20));
         assert!(end.ends_at_commit);
+    }
+
+    #[test]
+    fn huge_transaction_is_cut_into_parts_of_batch_size_not_max_buffered() {
+        // Guards peak memory: with the seed's max_events_in_memory (100 000)
+        // a 5M-row transaction must not be held 100 000 changes at a time.
+        let t0 = Instant::now();
+        let mut b = Batcher::new(settings(2 * MIN_PART, 5, 100_000), cp(4));
+        let mut parts = Vec::new();
+        for i in 0..(5 * MIN_PART as u64 + 7) {
+            if let Some(part) = b.push(change(10 + i)) {
+                parts.push(part);
+            }
+        }
+        assert_eq!(parts.len(), 2, "two full parts of batch_size");
+        for part in &parts {
+            assert_eq!(part.records.len(), 2 * MIN_PART);
+            assert_eq!(part.checkpoint, cp(4), "resume before the transaction");
+            assert!(!part.ends_at_commit);
+        }
+        let end = b
+            .commit(cp(99_999), None, t0)
+            .unwrap_or_else(|| b.flush().unwrap());
+        assert_eq!(end.records.len(), MIN_PART + 7);
+        assert!(end.ends_at_commit);
+
+        // Small transactions are never cut, however many are pending.
+        let mut b = Batcher::new(settings(2 * MIN_PART, 5, 100_000), cp(4));
+        for t in 0..(3 * MIN_PART as u64) {
+            assert!(b.push(change(10 + 2 * t)).is_none());
+            if let Some(batch) = b.commit(cp(11 + 2 * t), None, t0) {
+                assert!(batch.ends_at_commit);
+            }
+        }
     }
 
     #[test]
