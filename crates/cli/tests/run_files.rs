@@ -251,3 +251,47 @@ fn check_config_reports_what_a_config_does_or_every_error() {
     assert!(err.contains("mysql.source.prot"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `check-config` validates without connecting: the source and the MySQL
+/// store point at a listener of the test's own, which sees no connection.
+#[test]
+fn check_config_never_connects() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let dir = common::scratch("check-config-offline");
+    let config = dir.join("config.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"mysql:
+  source:
+    host: "127.0.0.1"
+    port: {port}
+    user: "reader"
+    password: "pw"
+  storage:
+    host: "127.0.0.1"
+    port: {port}
+    user: "writer"
+    password: "pw"
+    database: "analyzer"
+storage:
+  primary: mysql
+  backup: ["sqlite"]
+  data_dir: "{}"
+"#,
+            dir.join("data").display()
+        ),
+    )
+    .unwrap();
+    let out = common::run(&["check-config", "--config", config.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report = common::stdout(&out);
+    assert!(report.contains(&port.to_string()), "{report}");
+    match listener.accept() {
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+        other => panic!("check-config connected: {other:?}"),
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
