@@ -352,7 +352,7 @@ fn records(q: &dyn QueryStore) -> Vec<pipeline::ChangeRecord> {
             }
         }
     }
-    out.sort_by(|a, b| a.key.id().cmp(&b.key.id()));
+    out.sort_by_key(|r| (r.key.binlog_file.clone(), r.key.event_pos, r.key.row_index));
     out
 }
 
@@ -546,6 +546,11 @@ tables:
             })
             .unwrap()
             .items;
+        // Alerts (what the API and webhooks send) hold masked values only.
+        let sent = serde_json::to_string(&alerts).unwrap();
+        for r in &raw {
+            assert!(!sent.contains(r.as_str()), "{r} is in an alert");
+        }
         let n = |name: &str| alerts.iter().filter(|a| a.alert.name == name).count();
         // 30 big orders inserted (ids 10, 20, …), all 30 then paid (even
         // ids), 10 of them shipped (ids divisible by 30), the 12999 order of
@@ -701,8 +706,10 @@ storage:
         2 * OLD,
         "each store purged every old change: {notices}"
     );
+    // Generous: the loop's own client calls set the sampling grain, and a
+    // loaded machine stretches them.
     assert!(
-        stall < std::time::Duration::from_secs(3),
+        stall < std::time::Duration::from_secs(5),
         "ingest stalled {stall:?} during the purge"
     );
     let cfg_sqlite = StoreConfig::Sqlite(runner::stores::sqlite_config(&cfg));
