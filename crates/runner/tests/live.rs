@@ -1,5 +1,7 @@
 //! The runner against a private MariaDB (testkit): a mixed workload on the
 //! seed's users/orders/products plus a table of many column types arrives
+//! (`kinds`, and `kinds2` for geometry, UUID, INET, compressed columns,
+//! DECIMAL(65,30), BIT(64), big BLOB/TEXT) arrives
 //! in SQLite and in a MySQL store with every change once; replaying the
 //! stored changes into an empty copy of the schema gives tables whose
 //! `CHECKSUM TABLE` equals the source's; with masking configured, the raw
@@ -63,6 +65,14 @@ CREATE TABLE kinds (
   en ENUM('a','b','c'), st SET('x','y','z'), bt BIT(10), js JSON,
   lat VARCHAR(20) CHARACTER SET latin1
 ) ENGINE=InnoDB;
+CREATE TABLE kinds2 (
+  id INT NOT NULL PRIMARY KEY,
+  g GEOMETRY NULL, p POINT NULL, u UUID NULL, i6 INET6 NULL, i4 INET4 NULL,
+  tc TEXT COMPRESSED NULL, bc BLOB COMPRESSED NULL,
+  d65 DECIMAL(65,30) NULL, b64 BIT(64) NULL, t6 TIME(6) NULL, dt0 DATETIME NULL,
+  mb MEDIUMBLOB NULL, lt LONGTEXT NULL, f73 FLOAT(7,3) NULL,
+  tiu TINYINT UNSIGNED NULL, miu MEDIUMINT UNSIGNED NULL, yr YEAR NULL
+) ENGINE=InnoDB;
 ";
 
 /// The workload; its row changes per (table, operation) are [`expected`].
@@ -115,6 +125,20 @@ INSERT INTO kinds VALUES
    NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
 UPDATE kinds SET vc = 'changed ✓', f = 2.5, ts = '2024-06-01 12:00:00.5', bl = X'FF' WHERE id = 2;
 DELETE FROM kinds WHERE id = 3;
+INSERT INTO kinds2 VALUES
+  (1, ST_GeomFromText('POLYGON((0 0,10 0,10 10,0 10,0 0))'), POINT(1.5, -2.25),
+   '123e4567-e89b-12d3-a456-426614174000', '2001:db8::ff00:42:8329', '192.168.0.1',
+   REPEAT('compressible ', 100), REPEAT(X'00AB', 300),
+   '-12345678901234567890123456789012345.123456789012345678901234567890',
+   b'1111111111111111111111111111111111111111111111111111111111111111',
+   '-12:34:56.789012', '2024-02-29 12:00:00', REPEAT(X'FF00', 5000), REPEAT('長', 3000),
+   1234.567, 255, 16777215, 2000),
+  (2, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
+  (3, ST_GeomFromText('MULTIPOINT(1 1, 2 2)'), POINT(0, 0), '00000000-0000-0000-0000-000000000000',
+   '::', '0.0.0.0', '', '', '0', b'0', '00:00:00', '1000-01-01 00:00:00', '', '', 0, 0, 0, 1901);
+UPDATE kinds2 SET g = ST_GeomFromText('LINESTRING(0 0, 1 1)'), u = 'ffffffff-ffff-ffff-ffff-ffffffffffff',
+  tc = 'short', d65 = '1.5', i4 = NULL WHERE id = 1;
+DELETE FROM kinds2 WHERE id = 3;
 FLUSH BINARY LOGS;
 ";
 
@@ -123,6 +147,9 @@ fn expected() -> BTreeMap<(String, &'static str), usize> {
         (("kinds", "DELETE"), 1),
         (("kinds", "INSERT"), 3),
         (("kinds", "UPDATE"), 1),
+        (("kinds2", "DELETE"), 1),
+        (("kinds2", "INSERT"), 3),
+        (("kinds2", "UPDATE"), 1),
         (("orders", "DELETE"), 12),
         (("orders", "INSERT"), 302),
         (("orders", "UPDATE"), 200),
@@ -261,7 +288,7 @@ fn checksum(db: &MariaDb, database: &str, table: &str) -> String {
         .unwrap_or_default()
 }
 
-const TABLES: [&str; 4] = ["users", "orders", "products", "kinds"];
+const TABLES: [&str; 5] = ["users", "orders", "products", "kinds", "kinds2"];
 
 /// Triggers on `database`'s [`TABLES`] that append every row image — the
 /// before image of an UPDATE or DELETE as `old`, the after image of an
