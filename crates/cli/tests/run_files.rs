@@ -150,10 +150,39 @@ fn run_serve_keeps_the_api_up_and_serve_reads_an_existing_store() {
         .spawn()
         .unwrap();
     let (code, body) = wait_for(port, "/api/tables/ecommerce/orders/stats");
+    // What the API serves of the masked table: the masked forms, never the
+    // raw values (examples/config/tables.yaml masks users' email, phone,
+    // password).
+    let mut served = String::new();
+    for path in [
+        "/api/tables/ecommerce/users/changes?limit=100",
+        "/api/tables/ecommerce/users/diffs?limit=100",
+        "/api/alerts?limit=100",
+        "/api/search?q=example",
+        "/api/search?q=alice",
+    ] {
+        let (code, body) = wait_for(port, path);
+        assert_eq!(code, 200, "{path}: {body}");
+        served.push_str(&body);
+    }
     let _ = child.kill();
     let _ = child.wait();
     assert_eq!(code, 200, "{body}");
     assert!(body.contains("\"total_changes\":8"), "{body}");
+    assert!(
+        served.contains("a***@example.com") && served.contains("hmac:"),
+        "{served}"
+    );
+    for raw in [
+        "alice@example.com",
+        "zhang.wei@example.cn",
+        "+1-555-0100",
+        "13800138000",
+        "13900139000",
+        "$2b$12$",
+    ] {
+        assert!(!served.contains(raw), "the API served the raw {raw}");
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
 
