@@ -1,6 +1,6 @@
 //! The runner against a private MariaDB (testkit): a mixed workload on the
-//! seed's users/orders/products plus a table of many column types arrives
-//! (`kinds`, and `kinds2` for geometry, UUID, INET, compressed columns,
+//! seed's users/orders/products plus tables of many column types (`kinds`,
+//! and `kinds2` for geometry, UUID, INET, compressed columns,
 //! DECIMAL(65,30), BIT(64), big BLOB/TEXT) arrives
 //! in SQLite and in a MySQL store with every change once; replaying the
 //! stored changes into an empty copy of the schema gives tables whose
