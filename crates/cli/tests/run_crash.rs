@@ -20,6 +20,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use pipeline::mask::{MaskSpec, MaskStrategy, Masker};
 use serde_json::Value;
 use store::config::StoreConfig;
 use store::{ChangesQuery, QueryStore};
@@ -95,6 +96,62 @@ fn step(db: &MariaDb, i: u64) {
         sql.push_str("ALTER TABLE orders ADD COLUMN note VARCHAR(20) NULL DEFAULT 'n';");
     }
     db.exec(&sql).expect("workload step");
+}
+
+/// A stored image against the raw one `parse` decoded: the same columns
+/// in the same order, named (the schema history gives names across the
+/// ALTER and the restarts), every value equal — but for the masked columns
+/// of `users` — email partial and phone hashed with the run's key, each
+/// exactly as the masker makes it; password masked by the default, never
+/// the raw value — and its ENUM, an index in a binlog without metadata.
+fn same_image(table: &str, raw: Option<&Value>, stored: Option<&Value>) -> Result<(), String> {
+    let masker = Masker::new(HASH_KEY.as_bytes());
+    let (raw, stored) = match (raw, stored) {
+        (None, None) => return Ok(()),
+        (Some(Value::Object(r)), Some(Value::Object(s))) => (r, s),
+        (r, s) => return Err(format!("image {r:?} stored as {s:?}")),
+    };
+    if raw.len() != stored.len() {
+        return Err(format!("{} columns stored as {}", raw.len(), stored.len()));
+    }
+    for (j, ((_, r), (name, s))) in raw.iter().zip(stored).enumerate() {
+        if name.starts_with('@') {
+            return Err(format!("no column name for {name}"));
+        }
+        let ok = match (table, j) {
+            ("users", 2) => *s == masker.mask(r, &MaskSpec::new(MaskStrategy::Partial)),
+            ("users", 3) => *s == masker.mask(r, &MaskSpec::new(MaskStrategy::Hash)),
+            ("users", 4) => (r.is_null() && s.is_null()) || (!s.is_null() && s != r),
+            ("users", 5) => match r.as_u64() {
+                Some(i) => {
+                    ["active", "inactive"]
+                        .get(i as usize - 1)
+                        .map(|l| Value::from(*l))
+                        .as_ref()
+                        == Some(s)
+                }
+                None => r == s,
+            },
+            _ => r == s,
+        };
+        if !ok {
+            return Err(format!("{name}: {r} stored as {s}"));
+        }
+    }
+    Ok(())
+}
+
+/// True when the MySQL store has a write transaction open: the store's
+/// connection (database `ba_crash`) is inside a batch.
+fn store_transaction_open(db: &MariaDb) -> bool {
+    db.query_value(
+        "SELECT COUNT(*) FROM information_schema.INNODB_TRX t \
+         JOIN information_schema.PROCESSLIST p ON p.ID = t.trx_mysql_thread_id \
+         WHERE p.DB = 'ba_crash' AND t.trx_rows_modified > 0",
+    )
+    .ok()
+    .flatten()
+    .is_some_and(|n| n != "0")
 }
 
 fn write_config(dir: &Path, db: &MariaDb) -> PathBuf {
@@ -200,9 +257,13 @@ fn checkpoint_of(config: &Path) -> Option<(String, u64)> {
         .map(|c| (c.binlog_file, c.binlog_pos))
 }
 
-/// Every stored change: key → (table, operation, column names of its images).
-#[allow(clippy::type_complexity)]
-fn stored(q: &dyn QueryStore) -> BTreeMap<(String, u64, u32), (String, String, Vec<String>)> {
+/// A change's key in the binlog: file, event offset, row in the event.
+type Key = (String, u64, u32);
+/// Table, operation, before image, after image.
+type Change = (String, String, Option<Value>, Option<Value>);
+
+/// Every stored change by key.
+fn stored(q: &dyn QueryStore) -> BTreeMap<Key, Change> {
     let mut out = BTreeMap::new();
     for t in q.tables().unwrap() {
         let mut cursor = None;
@@ -213,16 +274,16 @@ fn stored(q: &dyn QueryStore) -> BTreeMap<(String, u64, u32), (String, String, V
             let page = q.changes(&query).unwrap();
             for c in &page.items {
                 let r = &c.record;
-                let mut cols: Vec<String> = r
-                    .old_data
-                    .iter()
-                    .chain(r.new_data.iter())
-                    .flat_map(|m| m.keys().cloned())
-                    .collect();
-                cols.dedup();
+                let image =
+                    |m: &Option<serde_json::Map<String, Value>>| m.clone().map(Value::Object);
                 let prev = out.insert(
                     (r.key.binlog_file.clone(), r.key.event_pos, r.key.row_index),
-                    (r.table.clone(), r.operation.as_str().to_string(), cols),
+                    (
+                        r.table.clone(),
+                        r.operation.as_str().to_string(),
+                        image(&r.old_data),
+                        image(&r.new_data),
+                    ),
                 );
                 assert!(prev.is_none(), "{} stored twice in {}", r.id(), q.name());
             }
@@ -235,8 +296,9 @@ fn stored(q: &dyn QueryStore) -> BTreeMap<(String, u64, u32), (String, String, V
     out
 }
 
-/// The binlog's row changes of `ecommerce`, by key, as `parse` reads them.
-fn expected(db: &MariaDb) -> BTreeMap<(String, u64, u32), (String, String)> {
+/// The binlog's row changes of `ecommerce`, by key, as `parse` reads them
+/// (the server logs no column names: images are `@1`, `@2`, … in order).
+fn expected(db: &MariaDb) -> BTreeMap<Key, Change> {
     let files = db.binlog_files().unwrap();
     let mut args = vec!["parse".to_string(), "--format".into(), "jsonl".into()];
     args.extend(files.iter().map(|f| f.display().to_string()));
@@ -258,9 +320,15 @@ fn expected(db: &MariaDb) -> BTreeMap<(String, u64, u32), (String, String)> {
         let file = v["binlog_file"].as_str().unwrap().to_string();
         let pos = v["binlog_pos"].as_u64().unwrap();
         let n = per_event.entry((file.clone(), pos)).or_default();
+        let image = |k: &str| v.get(k).filter(|i| !i.is_null()).cloned();
         rows.insert(
             (file, pos, *n),
-            (v["table"].as_str().unwrap().to_string(), op.to_string()),
+            (
+                v["table"].as_str().unwrap().to_string(),
+                op.to_string(),
+                image("old_data"),
+                image("new_data"),
+            ),
         );
         *n += 1;
     }
@@ -333,11 +401,30 @@ fn kill_9_at_random_moments_keeps_every_change_exactly_once() {
     let started = Instant::now();
     let mut kills = 0;
     let mut advanced = 0;
+    // Kills after which the committed position was behind the server's
+    // binlog end as of the kill: ingest had work in hand.
+    let mut behind = 0;
+    // Kills aimed at (and landing in) an open MySQL store transaction.
+    let mut mid_batch = 0;
     let mut last = checkpoint_of(&config);
     while kills < cycles {
         let mut child = analyzer(&config, &log, &[]).spawn().unwrap();
         let wait = rng.between(150, 1500);
         std::thread::sleep(Duration::from_millis(wait));
+        // Every other kill waits (≤ 3 s more) for the store to be inside a
+        // batch, so some kills certainly land between a batch's first write
+        // and its commit, not only while reading.
+        let aimed = kills % 2 == 1 && {
+            let until = Instant::now() + Duration::from_secs(3);
+            loop {
+                if store_transaction_open(&db) {
+                    break true;
+                }
+                if Instant::now() > until {
+                    break false;
+                }
+            }
+        };
         let exited = child.try_wait().unwrap();
         assert!(
             exited.is_none(),
@@ -345,14 +432,29 @@ fn kill_9_at_random_moments_keeps_every_change_exactly_once() {
             std::fs::read_to_string(&log).unwrap_or_default()
         );
         child.kill().unwrap(); // SIGKILL
+        let at_kill = db.binlog_position().unwrap();
         child.wait().unwrap();
         kills += 1;
+        mid_batch += usize::from(aimed);
         let now = checkpoint_of(&config);
         if now != last {
             advanced += 1;
         }
+        let server_end = (
+            at_kill
+                .0
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned(),
+            at_kill.1,
+        );
+        let was_behind = now.as_ref().is_none_or(|c| *c < server_end);
+        behind += usize::from(was_behind);
         println!(
-            "kill {kills} after {wait} ms: checkpoint {now:?}, workload step {}",
+            "kill {kills} after {wait} ms{}: checkpoint {now:?}, server at {server_end:?}{}, workload step {}",
+            if aimed { " + store transaction open" } else { "" },
+            if was_behind { " (behind)" } else { "" },
             steps.load(Ordering::SeqCst)
         );
         last = now;
@@ -361,13 +463,19 @@ fn kill_9_at_random_moments_keeps_every_change_exactly_once() {
     workload.join().unwrap();
     db.flush_logs().unwrap();
     println!(
-        "{kills} kills in {:.1} s; the checkpoint moved in {advanced} cycles",
+        "{kills} kills in {:.1} s; the checkpoint moved in {advanced} cycles; \
+         {behind} kills with ingest behind the server, {mid_batch} inside an open store transaction",
         started.elapsed().as_secs_f64()
     );
     assert!(
         advanced * 2 >= kills,
         "ingest made progress in only {advanced} of {kills} cycles"
     );
+    assert!(
+        behind * 2 >= kills,
+        "only {behind} of {kills} kills landed while ingest had work in hand"
+    );
+    assert!(mid_batch >= 1, "no kill landed inside a store transaction");
 
     // Catch up to the end and exit.
     let t = Instant::now();
@@ -403,14 +511,14 @@ fn kill_9_at_random_moments_keeps_every_change_exactly_once() {
             got.len(),
             expected.len()
         );
-        for (k, (table, op)) in &expected {
-            let (t, o, cols) = &got[k];
+        for (k, (table, op, old, new)) in &expected {
+            let (t, o, got_old, got_new) = &got[k];
             assert_eq!((t, o), (table, op), "{k:?} in {}", q.name());
-            assert!(
-                cols.iter().all(|c| !c.starts_with('@')),
-                "{k:?} in {} lacks column names: {cols:?}",
-                q.name()
-            );
+            for (raw, stored) in [(old, got_old), (new, got_new)] {
+                if let Err(e) = same_image(table, raw.as_ref(), stored.as_ref()) {
+                    panic!("{k:?} in {}: {e}", q.name());
+                }
+            }
         }
         println!(
             "{}: {} changes, each once (checked in {:.1} s)",

@@ -150,10 +150,39 @@ fn run_serve_keeps_the_api_up_and_serve_reads_an_existing_store() {
         .spawn()
         .unwrap();
     let (code, body) = wait_for(port, "/api/tables/ecommerce/orders/stats");
+    // What the API serves of the masked table: the masked forms, never the
+    // raw values (examples/config/tables.yaml masks users' email, phone,
+    // password).
+    let mut served = String::new();
+    for path in [
+        "/api/tables/ecommerce/users/changes?limit=100",
+        "/api/tables/ecommerce/users/diffs?limit=100",
+        "/api/alerts?limit=100",
+        "/api/search?q=example",
+        "/api/search?q=alice",
+    ] {
+        let (code, body) = wait_for(port, path);
+        assert_eq!(code, 200, "{path}: {body}");
+        served.push_str(&body);
+    }
     let _ = child.kill();
     let _ = child.wait();
     assert_eq!(code, 200, "{body}");
     assert!(body.contains("\"total_changes\":8"), "{body}");
+    assert!(
+        served.contains("a***@example.com") && served.contains("hmac:"),
+        "{served}"
+    );
+    for raw in [
+        "alice@example.com",
+        "zhang.wei@example.cn",
+        "+1-555-0100",
+        "13800138000",
+        "13900139000",
+        "$2b$12$",
+    ] {
+        assert!(!served.contains(raw), "the API served the raw {raw}");
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -414,5 +443,49 @@ fn serve_binds_loopback_by_default_takes_the_token_from_the_environment_and_send
     );
     assert!(!err.contains(TOKEN), "the token is never printed: {err}");
     drop(child);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `check-config` validates without connecting: the source and the MySQL
+/// store point at a listener of the test's own, which sees no connection.
+#[test]
+fn check_config_never_connects() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let dir = common::scratch("check-config-offline");
+    let config = dir.join("config.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"mysql:
+  source:
+    host: "127.0.0.1"
+    port: {port}
+    user: "reader"
+    password: "pw"
+  storage:
+    host: "127.0.0.1"
+    port: {port}
+    user: "writer"
+    password: "pw"
+    database: "analyzer"
+storage:
+  primary: mysql
+  backup: ["sqlite"]
+  data_dir: "{}"
+"#,
+            dir.join("data").display()
+        ),
+    )
+    .unwrap();
+    let out = common::run(&["check-config", "--config", config.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report = common::stdout(&out);
+    assert!(report.contains(&port.to_string()), "{report}");
+    match listener.accept() {
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+        other => panic!("check-config connected: {other:?}"),
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }

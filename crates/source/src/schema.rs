@@ -993,6 +993,11 @@ fn ddl_target(sql: &str) -> Option<(Option<String>, String)> {
     }
 }
 
+/// MariaDB's `… COMPRESSED` columns travel with type codes of their own
+/// (information_schema still says `text`, `blob`, `varchar`, …).
+const BLOB_COMPRESSED: u8 = 140;
+const VARCHAR_COMPRESSED: u8 = 141;
+
 /// Binlog type codes a schema type may travel as.
 fn binlog_types(data_type: &str) -> Option<&'static [u8]> {
     Some(match data_type {
@@ -1010,11 +1015,17 @@ fn binlog_types(data_type: &str) -> Option<&'static [u8]> {
         "time" => &[ct::TIME2, ct::TIME],
         "year" => &[ct::YEAR],
         "char" | "binary" | "uuid" | "inet4" | "inet6" => &[ct::STRING],
-        "varchar" | "varbinary" => &[ct::VARCHAR, ct::VAR_STRING],
+        "varchar" | "varbinary" => &[ct::VARCHAR, ct::VAR_STRING, VARCHAR_COMPRESSED],
         "enum" => &[ct::ENUM],
         "set" => &[ct::SET],
         "tinytext" | "text" | "mediumtext" | "longtext" | "tinyblob" | "blob" | "mediumblob"
-        | "longblob" | "long" => &[ct::BLOB, ct::TINY_BLOB, ct::MEDIUM_BLOB, ct::LONG_BLOB],
+        | "longblob" | "long" => &[
+            ct::BLOB,
+            ct::TINY_BLOB,
+            ct::MEDIUM_BLOB,
+            ct::LONG_BLOB,
+            BLOB_COMPRESSED,
+        ],
         "json" => &[ct::JSON, ct::BLOB],
         "bit" => &[ct::BIT],
         "geometry" | "point" | "linestring" | "polygon" | "multipoint" | "multilinestring"
@@ -1393,6 +1404,10 @@ mod tests {
         map.columns[1] = ColumnDef::new(ct::DOUBLE, 8);
         let err = resolve_table_map(&map, h.table_at("db", "t", &pos(150))).unwrap_err();
         assert!(err.contains("DOUBLE"), "{err}");
+        // MariaDB's VARCHAR … COMPRESSED keeps its schema.
+        map.columns[1] = ColumnDef::new(VARCHAR_COMPRESSED, 20);
+        let (resolved, _) = resolve_table_map(&map, h.table_at("db", "t", &pos(150))).unwrap();
+        assert_eq!(resolved.columns[1].name.as_deref(), Some("v"));
     }
 
     #[test]
