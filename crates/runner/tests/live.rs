@@ -183,7 +183,9 @@ fn server() -> Option<&'static MariaDb> {
 
 /// A config reading the server from its first binlog, storing in SQLite
 /// under `dir` and in the MySQL database `store_db` of the same server.
-fn config(db: &MariaDb, dir: &Path, store_db: &str, tables: &str) -> Config {
+/// `server_id`: one per test, since the tests share one server and run at
+/// the same time (a second replica with the same id is refused).
+fn config(db: &MariaDb, dir: &Path, server_id: u32, store_db: &str, tables: &str) -> Config {
     let text = format!(
         r#"
 mysql:
@@ -193,7 +195,7 @@ mysql:
     user: "{USER}"
     password: "{PASSWORD}"
     binlog:
-      server_id: 4301
+      server_id: {server_id}
       log_file: "mysql-bin.000001"
       log_pos: 4
   storage:
@@ -391,6 +393,7 @@ fn every_change_arrives_once_and_replays_to_equal_checksums() {
     let cfg = config(
         db,
         dir.path(),
+        4301,
         "ba_full",
         "tables:\n  include: [\"ecommerce.*\"]\n",
     );
@@ -494,7 +497,7 @@ tables:
         track: true
   ecommerce.products: {}
 "#;
-    let cfg = config(db, dir.path(), "ba_masked", tables);
+    let cfg = config(db, dir.path(), 4303, "ba_masked", tables);
     let log = Arc::new(Recorder::default());
     run_until_end(&cfg, Arc::clone(&log));
     let raw: Vec<String> = (1..=200)
