@@ -12,13 +12,13 @@ mod common;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use testkit::{MariaDb, Options};
 
-use common::{bin, scratch};
+use common::{bin, free_port, scratch, KillOnDrop};
 
 const USER: &str = "ba_api";
 const PASSWORD: &str = "ba-api-pw";
@@ -110,24 +110,6 @@ INSERT INTO orders VALUES
 UPDATE orders SET status = 'paid' WHERE id IN (1, 2);
 DELETE FROM orders WHERE id = 4;
 ";
-
-/// The analyzer, killed however the test ends.
-struct Analyzer(Child);
-
-impl Drop for Analyzer {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn write_config(dir: &Path, db_port: u16, api_port: u16) -> PathBuf {
     let config = format!(
@@ -246,7 +228,7 @@ fn seed_graphql_queries_verbatim_over_a_store_filled_from_mariadb() {
     let api_port = free_port();
     let config = write_config(&dir, db.port(), api_port);
     let log_path = dir.join("analyzer.log");
-    let mut analyzer = Analyzer(
+    let mut analyzer = KillOnDrop(
         Command::new(bin())
             .arg("run")
             .arg("--config")

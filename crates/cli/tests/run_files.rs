@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{bin, stderr};
+use common::{bin, free_port, stderr};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -69,14 +69,6 @@ fn readme_first_command_stores_the_sample_once() {
     assert!(err.contains("resuming after sample.000001:"), "{err}");
     assert!(err.contains(" 0 changes stored"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// GET over plain HTTP/1.1; the response's status code and body.
@@ -348,14 +340,7 @@ fn serve_binds_loopback_by_default_takes_the_token_from_the_environment_and_send
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    struct Kill(std::process::Child);
-    impl Drop for Kill {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-    let mut child = Kill(child);
+    let mut child = common::KillOnDrop(child);
     let (code, _) = wait_for(DEFAULT_PORT, "/health");
     assert_eq!(code, 200);
 

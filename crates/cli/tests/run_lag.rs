@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use testkit::{MariaDb, Options};
 
-use common::{bin, scratch};
+use common::{bin, free_port, scratch};
 
 const USER: &str = "ba_lag";
 const PASSWORD: &str = "ba-lag-pw";
@@ -41,14 +41,6 @@ fn signal(child: &Child, sig: &str) {
         .status()
         .expect("run kill");
     assert!(status.success(), "kill -{sig} {}", child.id());
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn write_config(dir: &Path, db_port: u16, api_port: u16) -> PathBuf {
