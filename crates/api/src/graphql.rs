@@ -187,9 +187,9 @@ impl Change {
             operation: c.operation.as_str().to_string(),
             database: c.database.clone(),
             table: c.table.clone(),
-            primary_key: json_map(&c.primary_key),
-            old_data: c.old_data.as_ref().map(json_map),
-            new_data: c.new_data.as_ref().map(json_map),
+            primary_key: json_map(&c.primary_key.to_map()),
+            old_data: c.old_data.as_ref().map(|m| json_map(&m.to_map())),
+            new_data: c.new_data.as_ref().map(|m| json_map(&m.to_map())),
             changes: shape::column_changes(c)
                 .into_iter()
                 .map(|(column, pair)| ColumnChangeObject {

@@ -1,7 +1,7 @@
 //! The JSON shapes of REST responses (and the SSE stream), in one place so
 //! the OpenAPI document can be checked against them.
 
-use pipeline::record::{ChangeRecord, Operation};
+use pipeline::record::{ChangeRecord, JsonText, Operation};
 use serde_json::{json, Map, Value as Json};
 use store::{
     ColumnChangeItem, OpCounts, RowAsOf, StoredAlert, StoredChange, TableStats, TrendPoint,
@@ -59,10 +59,17 @@ pub fn update_diff(c: &ChangeRecord) -> Json {
 /// INSERT (`old` null) or DELETE (`new` null).
 pub fn column_changes(c: &ChangeRecord) -> Map<String, Json> {
     match c.operation {
-        Operation::Update if !c.changes.is_empty() => c.changes.clone(),
-        Operation::Update => diff_images(c.old_data.as_ref(), c.new_data.as_ref()),
-        Operation::Insert => image_changes(c.new_data.as_ref(), false),
-        Operation::Delete => image_changes(c.old_data.as_ref(), true),
+        Operation::Update if !c.changes.is_empty() => c.changes.to_map(),
+        Operation::Update => diff_images(
+            c.old_data.as_ref().map(JsonText::to_map).as_ref(),
+            c.new_data.as_ref().map(JsonText::to_map).as_ref(),
+        ),
+        Operation::Insert => {
+            image_changes(c.new_data.as_ref().map(JsonText::to_map).as_ref(), false)
+        }
+        Operation::Delete => {
+            image_changes(c.old_data.as_ref().map(JsonText::to_map).as_ref(), true)
+        }
     }
 }
 
@@ -211,10 +218,11 @@ mod tests {
             operation: op,
             database: "ecommerce".into(),
             table: "users".into(),
-            primary_key: obj(json!({"id": 12345})),
-            old_data: old.map(obj),
-            new_data: new.map(obj),
-            changes: Map::new(),
+            pk_text: "12345".into(),
+            primary_key: obj(json!({"id": 12345})).into(),
+            old_data: old.map(|v| obj(v).into()),
+            new_data: new.map(|v| obj(v).into()),
+            changes: JsonText::empty(),
             gtid: None,
             xid: None,
             query: None,

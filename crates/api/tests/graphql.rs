@@ -67,7 +67,7 @@ async fn seed_table_changes_query_returns_the_users_updates_and_deletes() {
     for (item, rec) in items.iter().zip(&expected) {
         assert_eq!(item["id"], rec.id());
         assert_eq!(item["operation"], rec.operation.as_str());
-        assert_eq!(item["primaryKey"], Json::Object(rec.primary_key.clone()));
+        assert_eq!(item["primaryKey"], Json::Object(rec.primary_key.to_map()));
         let ts = item["timestamp"].as_str().unwrap();
         assert!(
             ts.starts_with("2025-01-01T09:") && ts.ends_with('Z'),
@@ -353,6 +353,6 @@ async fn subscription_streams_matching_live_changes() {
         .unwrap();
     assert_eq!(
         data["changes"],
-        json!({"id": deleted.id(), "operation": "DELETE", "primaryKey": Json::Object(deleted.primary_key.clone())})
+        json!({"id": deleted.id(), "operation": "DELETE", "primaryKey": Json::Object(deleted.primary_key.to_map())})
     );
 }

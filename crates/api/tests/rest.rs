@@ -302,7 +302,7 @@ async fn composite_keys_use_the_documented_encoding() {
     assert_eq!(h[0]["changes"]["qty"]["new"], 2);
     // The key text matches the record's own encoding.
     assert_eq!(
-        composite_key_record().primary_key_text(),
+        composite_key_record().pk_text.clone(),
         "1,KB-1\\,black\\\\us"
     );
     // Unescaped, the comma splits the key differently: no such row.

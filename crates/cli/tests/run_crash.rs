@@ -275,7 +275,7 @@ fn stored(q: &dyn QueryStore) -> BTreeMap<Key, Change> {
             for c in &page.items {
                 let r = &c.record;
                 let image =
-                    |m: &Option<serde_json::Map<String, Value>>| m.clone().map(Value::Object);
+                    |m: &Option<pipeline::JsonText>| m.as_ref().map(|m| Value::Object(m.to_map()));
                 let prev = out.insert(
                     (r.key.binlog_file.clone(), r.key.event_pos, r.key.row_index),
                     (

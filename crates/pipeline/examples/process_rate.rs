@@ -87,7 +87,7 @@ tables:
         let out = p
             .process(&t, &map, Operation::Update, &change, &ctx)
             .unwrap();
-        bytes += out.record.changes.len();
+        bytes += out.record.changes.as_str().len();
     }
     let secs = start.elapsed().as_secs_f64();
     println!(

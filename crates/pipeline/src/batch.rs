@@ -261,8 +261,7 @@ impl Batcher {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::{ChangeKey, Operation};
-    use serde_json::Map;
+    use crate::record::{ChangeKey, JsonText, Operation};
 
     fn settings(batch_size: usize, secs: u64, max_buffered: usize) -> BatchSettings {
         BatchSettings {
@@ -292,10 +291,11 @@ mod tests {
                 operation: Operation::Insert,
                 database: "db".into(),
                 table: "t".into(),
-                primary_key: Map::new(),
+                primary_key: JsonText::empty(),
+                pk_text: String::new(),
                 old_data: None,
-                new_data: Some(Map::new()),
-                changes: Map::new(),
+                new_data: Some(JsonText::empty()),
+                changes: JsonText::empty(),
                 gtid: None,
                 xid: None,
                 query: None,

@@ -40,7 +40,7 @@ use serde_json::{Map, Value as Json};
 use crate::config::{Config, ConfigError, QueryPolicy, RuleConfig, TableConfig};
 use crate::filter::TableFilter;
 use crate::mask::{redact_query, MaskSpec, MaskStrategy, Masker};
-use crate::record::{primary_key_text, ChangeKey, ChangeRecord, Operation};
+use crate::record::{primary_key_text, ChangeKey, ChangeRecord, JsonText, Operation};
 use crate::rules::{Alert, BinlogRow, Condition, Subject};
 
 /// Where a row change is, and what the binlog says around it.
@@ -77,10 +77,10 @@ pub struct PreparedTable {
     pub config: Arc<TableConfig>,
     /// Column keys in the JSON images (name, or `@N`).
     pub column_keys: Vec<String>,
+    /// The same, escaped as JSON with the colon: `"name":`.
+    key_json: Vec<Vec<u8>>,
     /// Column kept in the images (tracked or primary key).
     keep: Vec<bool>,
-    /// How many are kept.
-    kept: usize,
     /// Primary-key column indexes, in key order.
     pk: Vec<usize>,
     mask: Vec<Option<MaskSpec>>,
@@ -123,6 +123,9 @@ pub struct Pipeline {
     warnings: Vec<String>,
     last_query: Option<(String, Option<String>)>,
     json_buf: Vec<u8>,
+    /// Sizes of the last images, to size the next ones' buffers.
+    old_len: usize,
+    new_len: usize,
 }
 
 impl std::fmt::Debug for Pipeline {
@@ -166,6 +169,8 @@ impl Pipeline {
             warnings: Vec::new(),
             last_query: None,
             json_buf: Vec::new(),
+            old_len: 0,
+            new_len: 0,
         })
     }
 
@@ -315,8 +320,16 @@ impl Pipeline {
             database: map.database.clone(),
             table: map.table.clone(),
             config,
+            key_json: names
+                .iter()
+                .map(|n| {
+                    let mut k = Vec::with_capacity(n.len() + 3);
+                    render::write_json_str(&mut k, n);
+                    k.push(b':');
+                    k
+                })
+                .collect(),
             column_keys: names,
-            kept: keep.iter().filter(|k| **k).count(),
             keep,
             pk,
             mask,
@@ -377,12 +390,10 @@ impl Pipeline {
             }
         }
 
-        // Pre-sized: serde_json's ordered maps rehash as they grow, which
-        // is a large share of the per-row cost.
         let mut primary_key = Map::with_capacity(t.pk.len());
-        let mut old_data = before.map(|_| Map::with_capacity(t.kept));
-        let mut new_data = after.map(|_| Map::with_capacity(t.kept));
-        let mut changes = Map::new();
+        let mut old_data = before.map(|_| self.image_buf(self.old_len));
+        let mut new_data = after.map(|_| self.image_buf(self.new_len));
+        let mut changes: Vec<u8> = Vec::new();
         if !t.blind {
             for &i in &t.pk {
                 let v = before
@@ -398,34 +409,56 @@ impl Pipeline {
                 if !t.keep.get(i).copied().unwrap_or(false) {
                     continue;
                 }
-                let Some(key) = t.column_keys.get(i) else {
+                let Some(key) = t.key_json.get(i) else {
                     continue;
                 };
                 let spec = t.mask.get(i).copied().flatten();
                 let old = before.and_then(|b| b.get(i)).and_then(Option::as_ref);
                 let new = after.and_then(|a| a.get(i)).and_then(Option::as_ref);
-                let old_json = old.map(|v| self.cell(v, col, spec.as_ref()));
-                let new_json = new.map(|v| self.cell(v, col, spec.as_ref()));
-                if op == Operation::Update {
-                    if let Some(nj) = &new_json {
-                        if old != new {
-                            let mut c = Map::with_capacity(2);
-                            if let Some(oj) = &old_json {
-                                c.insert("old".into(), oj.clone());
-                            }
-                            c.insert("new".into(), nj.clone());
-                            changes.insert(key.clone(), Json::Object(c));
-                        }
+                let old_span = match (old_data.as_mut(), old) {
+                    (Some(buf), Some(v)) => {
+                        Some(self.write_member(buf, key, v, col, spec.as_ref()))
                     }
-                }
-                if let (Some(m), Some(v)) = (old_data.as_mut(), old_json) {
-                    m.insert(key.clone(), v);
-                }
-                if let (Some(m), Some(v)) = (new_data.as_mut(), new_json) {
-                    m.insert(key.clone(), v);
+                    _ => None,
+                };
+                let new_span = match (new_data.as_mut(), new) {
+                    (Some(buf), Some(v)) => {
+                        Some(self.write_member(buf, key, v, col, spec.as_ref()))
+                    }
+                    _ => None,
+                };
+                // `changes` reuses the text just written to the images.
+                if op == Operation::Update && old != new {
+                    if let (Some(nb), Some(ns)) = (new_data.as_ref(), new_span) {
+                        changes.push(if changes.is_empty() { b'{' } else { b',' });
+                        changes.extend_from_slice(key);
+                        changes.push(b'{');
+                        if let (Some(ob), Some(os)) = (old_data.as_ref(), old_span) {
+                            changes.extend_from_slice(b"\"old\":");
+                            changes.extend_from_slice(&ob[os]);
+                            changes.push(b',');
+                        }
+                        changes.extend_from_slice(b"\"new\":");
+                        changes.extend_from_slice(&nb[ns]);
+                        changes.push(b'}');
+                    }
                 }
             }
         }
+        if let Some(b) = &old_data {
+            self.old_len = b.len();
+        }
+        if let Some(b) = &new_data {
+            self.new_len = b.len();
+        }
+        let old_data = old_data.map(close_object);
+        let new_data = new_data.map(close_object);
+        let changes = if changes.is_empty() {
+            JsonText::empty()
+        } else {
+            changes.push(b'}');
+            text_object(changes)
+        };
 
         let query = if t.blind {
             None
@@ -443,7 +476,8 @@ impl Pipeline {
             operation: op,
             database: t.database.clone(),
             table: t.table.clone(),
-            primary_key,
+            pk_text: primary_key_text(&primary_key),
+            primary_key: JsonText::from_map(&primary_key),
             old_data,
             new_data,
             changes,
@@ -452,8 +486,44 @@ impl Pipeline {
             query,
             tags,
         };
-        let alerts = fired.iter().map(|r| alert(&r.rule, &record)).collect();
+        let alerts = fired
+            .iter()
+            .map(|r| alert(&r.rule, &record, &primary_key))
+            .collect();
         Some(Processed { record, alerts })
+    }
+
+    /// A buffer for an image, with room for as much as the last one took.
+    fn image_buf(&self, last_len: usize) -> Vec<u8> {
+        let mut buf = Vec::with_capacity(last_len.max(64));
+        buf.push(b'{');
+        buf
+    }
+
+    /// Appends `"key":value` (masked when `spec` says so) to an open
+    /// object; returns where the value's text is in `buf`.
+    fn write_member(
+        &mut self,
+        buf: &mut Vec<u8>,
+        key: &[u8],
+        v: &Value<'_>,
+        col: &ColumnDef,
+        spec: Option<&MaskSpec>,
+    ) -> std::ops::Range<usize> {
+        if buf.len() > 1 {
+            buf.push(b',');
+        }
+        buf.extend_from_slice(key);
+        let start = buf.len();
+        match spec {
+            Some(s) => {
+                let masked = self.masker.mask(&to_json(v, col, &mut self.json_buf), s);
+                // Writing a JSON value into a Vec cannot fail.
+                let _ = serde_json::to_writer(&mut *buf, &masked);
+            }
+            None => write_json(buf, v, col),
+        }
+        start..buf.len()
     }
 
     /// A value as record JSON, masked when `spec` says so.
@@ -485,7 +555,40 @@ impl Pipeline {
     }
 }
 
-fn alert(rule: &RuleConfig, record: &ChangeRecord) -> Alert {
+/// Closes an image opened by [`Pipeline::image_buf`].
+fn close_object(mut buf: Vec<u8>) -> JsonText {
+    buf.push(b'}');
+    text_object(buf)
+}
+
+fn text_object(buf: Vec<u8>) -> JsonText {
+    // The renderer writes UTF-8 only (text is escaped, bytes are base64).
+    let text = String::from_utf8(buf)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+    JsonText::from_rendered(text)
+}
+
+/// A decoded value as JSON text following `VALUES.md`, written straight
+/// into `out` — the same value [`to_json`] builds.
+pub fn write_json(out: &mut Vec<u8>, v: &Value<'_>, col: &ColumnDef) {
+    match v {
+        // JSON documents come from the binlog's own binary format: check
+        // the text before it becomes part of a stored object, as
+        // [`to_json`] does.
+        Value::Json(_) | Value::JsonDiff(_) => {
+            let start = out.len();
+            render::write_json_value(out, v, col);
+            if serde_json::from_slice::<serde::de::IgnoredAny>(&out[start..]).is_err() {
+                let text = String::from_utf8_lossy(&out[start..]).into_owned();
+                out.truncate(start);
+                render::write_json_str(out, &text);
+            }
+        }
+        _ => render::write_json_value(out, v, col),
+    }
+}
+
+fn alert(rule: &RuleConfig, record: &ChangeRecord, primary_key: &Map<String, Json>) -> Alert {
     let mut message = format!(
         "{}: {} on {}.{}",
         rule.name,
@@ -493,16 +596,13 @@ fn alert(rule: &RuleConfig, record: &ChangeRecord) -> Alert {
         record.database,
         record.table
     );
-    if !record.primary_key.is_empty() {
-        let keys: Vec<&str> = record.primary_key.keys().map(String::as_str).collect();
-        message.push_str(&format!(
-            " ({} = {})",
-            keys.join(","),
-            primary_key_text(&record.primary_key)
-        ));
+    if !primary_key.is_empty() {
+        let keys: Vec<&str> = primary_key.keys().map(String::as_str).collect();
+        message.push_str(&format!(" ({} = {})", keys.join(","), record.pk_text));
     }
     if !record.changes.is_empty() {
-        let cols: Vec<&str> = record.changes.keys().map(String::as_str).collect();
+        let changes = record.changes.to_map();
+        let cols: Vec<&str> = changes.keys().map(String::as_str).collect();
         message.push_str(&format!(", changed {}", cols.join(", ")));
     }
     Alert {
@@ -513,7 +613,7 @@ fn alert(rule: &RuleConfig, record: &ChangeRecord) -> Alert {
         change_id: record.id(),
         operation: record.operation,
         timestamp: record.timestamp,
-        primary_key: record.primary_key.clone(),
+        primary_key: primary_key.clone(),
         channels: rule.channels.clone(),
         message,
     }

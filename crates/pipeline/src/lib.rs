@@ -23,5 +23,5 @@ pub mod rules;
 pub use batch::{Batch, Batcher};
 pub use build::{Pipeline, PreparedTable, Processed, RowContext};
 pub use config::{check_report, Config, ConfigError, ConfigIssue};
-pub use record::{ChangeKey, ChangeRecord, Checkpoint, Operation};
+pub use record::{ChangeKey, ChangeRecord, Checkpoint, JsonText, Operation};
 pub use rules::{Alert, Priority};

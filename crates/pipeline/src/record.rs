@@ -4,7 +4,7 @@
 //! `binlog::value::render`), so every later stage — masking, rules, stores,
 //! API — works on one self-describing representation.
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value as Json};
 
 /// Where a change came from in the binlog. `(file, event_pos, row_index)`
@@ -73,13 +73,21 @@ pub struct ChangeRecord {
     pub database: String,
     pub table: String,
     /// Primary-key column → value; empty when the key is unknown.
-    pub primary_key: Map<String, Json>,
+    pub primary_key: JsonText,
+    /// The primary key as one string, for the row-history index and the
+    /// `/api/records/{db}/{table}/{pk}/history` route: a single-column key
+    /// is its value as text; a composite key joins the values with `,` in
+    /// key order (commas and backslashes inside values escaped with `\`).
+    /// See [`primary_key_text`].
+    #[serde(default)]
+    pub pk_text: String,
     /// Before image (UPDATE, DELETE), tracked columns only.
-    pub old_data: Option<Map<String, Json>>,
+    pub old_data: Option<JsonText>,
     /// After image (INSERT, UPDATE), tracked columns only.
-    pub new_data: Option<Map<String, Json>>,
-    /// For UPDATE: the columns whose value changed.
-    pub changes: Map<String, Json>,
+    pub new_data: Option<JsonText>,
+    /// For UPDATE: the columns whose value changed, each
+    /// `{"old": …, "new": …}`.
+    pub changes: JsonText,
     /// GTID of the transaction (MySQL `uuid:n`, MariaDB `d-s-n`).
     pub gtid: Option<String>,
     pub xid: Option<u64>,
@@ -94,13 +102,115 @@ impl ChangeRecord {
     pub fn id(&self) -> String {
         self.key.id()
     }
+}
 
-    /// The primary key as one string, for the row-history index and the
-    /// `/api/records/{db}/{table}/{pk}/history` route: a single-column key
-    /// is its value as text; a composite key joins the values with `,` in
-    /// key order (commas and backslashes inside values escaped with `\`).
-    pub fn primary_key_text(&self) -> String {
-        primary_key_text(&self.primary_key)
+/// A JSON object kept as its compact text.
+///
+/// Records are built once and mostly written out as text (stores, live
+/// stream), so images are rendered straight from the decoded values into
+/// one string per image instead of a map of owned keys and values; a map
+/// per image was most of ingest's allocation and freeing. Consumers that
+/// need fields ([`JsonText::to_map`]) parse on demand: the API, replay,
+/// alerts, not the write path.
+///
+/// Invariant: the text is a valid JSON object. Values built here or parsed
+/// with [`JsonText::parse`] always are; [`JsonText::from_rendered`] is for
+/// the pipeline's own renderer.
+#[derive(Clone)]
+pub struct JsonText(String);
+
+impl JsonText {
+    /// `{}`.
+    pub fn empty() -> JsonText {
+        JsonText("{}".to_string())
+    }
+
+    pub fn from_map(map: &Map<String, Json>) -> JsonText {
+        // Serializing a map of JSON values cannot fail (keys are strings).
+        JsonText(serde_json::to_string(map).unwrap_or_else(|_| "{}".to_string()))
+    }
+
+    /// Text that must be a JSON object (e.g. read back from a store).
+    pub fn parse(text: String) -> Result<JsonText, serde_json::Error> {
+        serde_json::from_str::<Map<String, Json>>(&text)?;
+        Ok(JsonText(text))
+    }
+
+    /// Text the pipeline rendered itself as an object (from
+    /// `binlog::value::render`, which only writes valid JSON).
+    pub(crate) fn from_rendered(text: String) -> JsonText {
+        debug_assert!(
+            serde_json::from_str::<Map<String, Json>>(&text).is_ok(),
+            "{text}"
+        );
+        JsonText(text)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0 == "{}"
+    }
+
+    /// The object as a map, in key order.
+    pub fn to_map(&self) -> Map<String, Json> {
+        serde_json::from_str(&self.0).unwrap_or_default()
+    }
+}
+
+impl Default for JsonText {
+    fn default() -> JsonText {
+        JsonText::empty()
+    }
+}
+
+impl From<Map<String, Json>> for JsonText {
+    fn from(map: Map<String, Json>) -> JsonText {
+        JsonText::from_map(&map)
+    }
+}
+
+impl From<&Map<String, Json>> for JsonText {
+    fn from(map: &Map<String, Json>) -> JsonText {
+        JsonText::from_map(map)
+    }
+}
+
+/// Equal when they hold the same object (texts may differ in spacing or
+/// escapes).
+impl PartialEq for JsonText {
+    fn eq(&self, other: &JsonText) -> bool {
+        self.0 == other.0 || self.to_map() == other.to_map()
+    }
+}
+
+impl std::fmt::Debug for JsonText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::fmt::Display for JsonText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Serialize for JsonText {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.to_map().serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for JsonText {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<JsonText, D::Error> {
+        Map::<String, Json>::deserialize(d).map(|m| JsonText::from_map(&m))
     }
 }
 

@@ -253,7 +253,7 @@ pub fn statement(
             let image = r.new_data.as_ref().ok_or_else(|| missing(r, "after"))?;
             let mut cols = Vec::new();
             let mut holes = Vec::new();
-            for (col, v) in image {
+            for (col, v) in &image.to_map() {
                 let (hole, mut p) = param(v, type_of(col)?);
                 cols.push(ident(col));
                 holes.push(hole);
@@ -271,7 +271,7 @@ pub fn statement(
         Operation::Update => {
             let image = r.new_data.as_ref().ok_or_else(|| missing(r, "after"))?;
             let mut sets = Vec::new();
-            for (col, v) in image {
+            for (col, v) in &image.to_map() {
                 let (hole, mut p) = param(v, type_of(col)?);
                 sets.push(format!("{} = {hole}", ident(col)));
                 params.append(&mut p);
@@ -314,7 +314,7 @@ fn key_condition<'a>(
     };
     let mut parts = Vec::new();
     let mut params = Vec::new();
-    for (col, v) in key {
+    for (col, v) in &key.to_map() {
         let (hole, mut p) = param(v, type_of(col)?);
         parts.push(format!("{} <=> {hole}", ident(col)));
         params.append(&mut p);
@@ -444,10 +444,15 @@ mod tests {
             operation: Operation::Update,
             database: "shop".into(),
             table: "t".into(),
-            primary_key: json!({"id": 1}).as_object().cloned().unwrap_or_default(),
-            old_data: json!({"id": 1, "v": "a"}).as_object().cloned(),
-            new_data: json!({"id": 2, "v": "b"}).as_object().cloned(),
-            changes: serde_json::Map::new(),
+            pk_text: "1".into(),
+            primary_key: pipeline::record::JsonText::parse(r#"{"id":1}"#.into()).unwrap(),
+            old_data: Some(
+                pipeline::record::JsonText::parse(r#"{"id":1,"v":"a"}"#.into()).unwrap(),
+            ),
+            new_data: Some(
+                pipeline::record::JsonText::parse(r#"{"id":2,"v":"b"}"#.into()).unwrap(),
+            ),
+            changes: pipeline::record::JsonText::empty(),
             gtid: None,
             xid: None,
             query: None,

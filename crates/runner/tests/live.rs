@@ -565,8 +565,8 @@ tables:
         assert_eq!(tagged("order_status_change").len(), 200, "{}", q.name());
         let phone = tagged("phone_change");
         assert_eq!(phone.len(), 1);
-        assert_eq!(phone[0].record.primary_key["id"], 5);
-        assert!(phone[0].record.changes["phone"]["new"]
+        assert_eq!(phone[0].record.primary_key.to_map()["id"], 5);
+        assert!(phone[0].record.changes.to_map()["phone"]["new"]
             .as_str()
             .is_some_and(|h| h.starts_with("hmac:")));
         let alerts = q

@@ -51,11 +51,9 @@ pub(crate) fn check_range(range: &TimeRange) -> Result<()> {
 /// dates and times (searched by time range instead), and values already
 /// taken from the other image.
 pub fn search_text(record: &pipeline::record::ChangeRecord) -> String {
-    search_text_of(
-        record.old_data.as_ref(),
-        record.new_data.as_ref(),
-        &record.primary_key,
-    )
+    let old = record.old_data.as_ref().map(|m| m.to_map());
+    let new = record.new_data.as_ref().map(|m| m.to_map());
+    search_text_of(old.as_ref(), new.as_ref(), &record.primary_key.to_map())
 }
 
 /// [`search_text`] from the parts as stored.
@@ -280,15 +278,15 @@ pub fn rebuild_row(history: Vec<StoredChange>, at: u32) -> RowAsOf {
         }
         let rec = &change.record;
         match rec.operation {
-            Operation::Insert => row = rec.new_data.clone(),
+            Operation::Insert => row = rec.new_data.as_ref().map(|m| m.to_map()),
             Operation::Update => {
                 let mut base = row
                     .take()
-                    .or_else(|| rec.old_data.clone())
+                    .or_else(|| rec.old_data.as_ref().map(|m| m.to_map()))
                     .unwrap_or_default();
                 if let Some(new) = &rec.new_data {
-                    for (k, v) in new {
-                        base.insert(k.clone(), v.clone());
+                    for (k, v) in new.to_map() {
+                        base.insert(k, v);
                     }
                 }
                 row = Some(base);
@@ -520,14 +518,17 @@ mod tests {
             operation: Operation::Update,
             database: "d".into(),
             table: "t".into(),
-            primary_key: map(json!({"id": 1})),
-            old_data: Some(map(
-                json!({"id": 1, "s": "old", "at": "2024-01-15 10:30:00", "b": {"base64": "AA=="}}),
-            )),
-            new_data: Some(map(
-                json!({"id": 1, "s": "new", "at": "2024-01-16 10:30:00", "b": {"base64": "AA=="}}),
-            )),
-            changes: Map::new(),
+            pk_text: "1".into(),
+            primary_key: map(json!({"id": 1})).into(),
+            old_data: Some(
+                map(json!({"id": 1, "s": "old", "at": "2024-01-15 10:30:00", "b": {"base64": "AA=="}}))
+                    .into(),
+            ),
+            new_data: Some(
+                map(json!({"id": 1, "s": "new", "at": "2024-01-16 10:30:00", "b": {"base64": "AA=="}}))
+                    .into(),
+            ),
+            changes: pipeline::record::JsonText::empty(),
             gtid: None,
             xid: None,
             query: None,

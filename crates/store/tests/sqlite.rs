@@ -367,7 +367,7 @@ fn deferred_search_indexing_catches_up_between_batches() {
     .unwrap();
     let mut r6 = fx.batch2[0].clone();
     r6.key.event_pos = 900;
-    r6.old_data = Some(obj(json!({"id": 2, "username": "carol"})));
+    r6.old_data = Some(obj(json!({"id": 2, "username": "carol"})).into());
     w.write_batch(&[r6], &[], &fx.cp2).unwrap();
     assert_eq!(q.health().search_backlog, Some(0));
     let carol = SearchQuery {

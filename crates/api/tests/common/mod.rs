@@ -169,12 +169,13 @@ pub fn composite_key_record() -> ChangeRecord {
         operation: Operation::Insert,
         database: "ecommerce".into(),
         table: "order_items".into(),
-        primary_key: obj(json!({"order_id": 1, "sku": "KB-1,black\\us"})),
-        old_data: None,
-        new_data: Some(obj(
-            json!({"order_id": 1, "sku": "KB-1,black\\us", "qty": 2}),
+        pk_text: pipeline::record::primary_key_text(&obj(
+            json!({"order_id": 1, "sku": "KB-1,black\\us"}),
         )),
-        changes: Map::new(),
+        primary_key: obj(json!({"order_id": 1, "sku": "KB-1,black\\us"})).into(),
+        old_data: None,
+        new_data: Some(obj(json!({"order_id": 1, "sku": "KB-1,black\\us", "qty": 2})).into()),
+        changes: pipeline::record::JsonText::empty(),
         gtid: Some("0-1-100".into()),
         xid: Some(900),
         query: None,

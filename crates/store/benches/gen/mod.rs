@@ -83,10 +83,13 @@ impl Gen {
                 operation: op,
                 database: "ecommerce".into(),
                 table: tables[(self.pos / 300 % 3) as usize].into(),
-                primary_key: [("id".to_string(), id)].into_iter().collect(),
-                old_data: old,
-                new_data: new,
-                changes,
+                pk_text: id.to_string(),
+                primary_key: pipeline::record::JsonText::from_map(
+                    &[("id".to_string(), id)].into_iter().collect(),
+                ),
+                old_data: old.map(pipeline::record::JsonText::from),
+                new_data: new.map(pipeline::record::JsonText::from),
+                changes: changes.into(),
                 gtid: Some(format!("0-1-{}", self.pos / 300)),
                 xid: Some(self.pos / 300),
                 query: Some(format!(

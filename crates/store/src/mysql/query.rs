@@ -4,7 +4,9 @@ use std::collections::HashMap;
 
 use mysql_async::prelude::*;
 use mysql_async::{Conn, Row, Value};
-use pipeline::record::{ChangeKey, ChangeRecord, Checkpoint, Operation};
+use pipeline::record::{
+    primary_key_text, ChangeKey, ChangeRecord, Checkpoint, JsonText, Operation,
+};
 use serde_json::Map;
 
 use super::{check_layout, col, params, read_checkpoint, Client};
@@ -45,6 +47,12 @@ const CHANGE_JOINS: &str = "JOIN tracked_tables t ON t.id = c.table_id \
      JOIN binlog_files f ON f.id = c.file_id \
      LEFT JOIN statements s ON s.id = c.stmt_id";
 
+fn json_text(text: Option<String>) -> Result<Option<JsonText>> {
+    text.map(JsonText::parse)
+        .transpose()
+        .map_err(StoreError::from)
+}
+
 fn json_map(text: Option<String>) -> Result<Option<Map<String, serde_json::Value>>> {
     text.map(|t| serde_json::from_str(&t))
         .transpose()
@@ -54,6 +62,7 @@ fn json_map(text: Option<String>) -> Result<Option<Map<String, serde_json::Value
 fn change_from_row(mut r: Row) -> Result<StoredChange> {
     let seq: i64 = col(&mut r, 0)?;
     let tags: Option<String> = col(&mut r, 12)?;
+    let pk = json_map(Some(col(&mut r, 8)?))?.unwrap_or_default();
     let record = ChangeRecord {
         key: ChangeKey {
             binlog_file: col(&mut r, 5)?,
@@ -64,10 +73,11 @@ fn change_from_row(mut r: Row) -> Result<StoredChange> {
         operation: op_from_code(col(&mut r, 4)?)?,
         database: col(&mut r, 1)?,
         table: col(&mut r, 2)?,
-        primary_key: json_map(Some(col(&mut r, 8)?))?.unwrap_or_default(),
-        old_data: json_map(col(&mut r, 9)?)?,
-        new_data: json_map(col(&mut r, 10)?)?,
-        changes: json_map(col(&mut r, 11)?)?.unwrap_or_default(),
+        pk_text: primary_key_text(&pk),
+        primary_key: JsonText::from_map(&pk),
+        old_data: json_text(col(&mut r, 9)?)?,
+        new_data: json_text(col(&mut r, 10)?)?,
+        changes: json_text(col(&mut r, 11)?)?.unwrap_or_default(),
         gtid: col(&mut r, 13)?,
         xid: col(&mut r, 14)?,
         query: col(&mut r, 15)?,
@@ -230,9 +240,7 @@ pub(crate) async fn schema_at(
 
 fn column_item(change: StoredChange, column: &str) -> ColumnChangeItem {
     let rec = change.record;
-    let pick = |img: &Option<Map<String, serde_json::Value>>| {
-        img.as_ref().and_then(|m| m.get(column).cloned())
-    };
+    let pick = |img: &Option<JsonText>| img.as_ref().and_then(|m| m.to_map().get(column).cloned());
     ColumnChangeItem {
         seq: change.seq,
         id: rec.key.id(),
@@ -240,7 +248,7 @@ fn column_item(change: StoredChange, column: &str) -> ColumnChangeItem {
         operation: rec.operation,
         old: pick(&rec.old_data),
         new: pick(&rec.new_data),
-        primary_key: rec.primary_key,
+        primary_key: rec.primary_key.to_map(),
     }
 }
 

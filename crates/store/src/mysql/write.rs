@@ -4,7 +4,7 @@ use std::collections::{HashMap, HashSet};
 
 use mysql_async::prelude::*;
 use mysql_async::{Conn, Value};
-use pipeline::record::{ChangeRecord, Checkpoint};
+use pipeline::record::{ChangeRecord, Checkpoint, JsonText};
 
 use super::{check_layout, params, read_checkpoint, Client};
 use crate::config::MysqlConfig;
@@ -227,24 +227,13 @@ async fn write(
             rec.key.event_pos.into(),
             rec.key.row_index.into(),
             stmt_id.into(),
-            rec.primary_key_text().into(),
-            serde_json::to_string(&rec.primary_key)?.into(),
-            rec.old_data
-                .as_ref()
-                .map(serde_json::to_string)
-                .transpose()?
+            rec.pk_text.as_str().into(),
+            rec.primary_key.as_str().into(),
+            rec.old_data.as_ref().map(JsonText::as_str).into(),
+            rec.new_data.as_ref().map(JsonText::as_str).into(),
+            (!rec.changes.is_empty())
+                .then(|| rec.changes.as_str())
                 .into(),
-            rec.new_data
-                .as_ref()
-                .map(serde_json::to_string)
-                .transpose()?
-                .into(),
-            (if rec.changes.is_empty() {
-                None
-            } else {
-                Some(serde_json::to_string(&rec.changes)?)
-            })
-            .into(),
             (if rec.tags.is_empty() {
                 None
             } else {

@@ -11,7 +11,7 @@ mod write;
 pub use query::SqliteQueries;
 pub use write::SqliteStore;
 
-use pipeline::record::{ChangeKey, ChangeRecord, Checkpoint};
+use pipeline::record::{primary_key_text, ChangeKey, ChangeRecord, Checkpoint, JsonText};
 use rusqlite::{Connection, OptionalExtension, Row};
 use serde_json::Map;
 
@@ -65,6 +65,12 @@ pub(crate) const CHANGE_JOINS: &str = "JOIN tables t ON t.id = c.table_id \
      JOIN binlog_files f ON f.id = c.file_id \
      LEFT JOIN statements s ON s.id = c.stmt_id";
 
+fn json_text(text: Option<String>) -> Result<Option<JsonText>> {
+    text.map(JsonText::parse)
+        .transpose()
+        .map_err(StoreError::from)
+}
+
 fn json_map(text: Option<String>) -> Result<Option<Map<String, serde_json::Value>>> {
     text.map(|t| serde_json::from_str(&t))
         .transpose()
@@ -77,6 +83,7 @@ pub(crate) fn change_from_row(r: &Row<'_>) -> Result<StoredChange> {
     let event_pos: i64 = r.get(6)?;
     let row_index: i64 = r.get(7)?;
     let tags: Option<String> = r.get(12)?;
+    let pk = json_map(Some(r.get(8)?))?.unwrap_or_default();
     let record = ChangeRecord {
         key: ChangeKey {
             binlog_file: r.get(5)?,
@@ -88,10 +95,11 @@ pub(crate) fn change_from_row(r: &Row<'_>) -> Result<StoredChange> {
         operation: op_from_code(r.get(4)?)?,
         database: r.get(1)?,
         table: r.get(2)?,
-        primary_key: json_map(Some(r.get(8)?))?.unwrap_or_default(),
-        old_data: json_map(r.get(9)?)?,
-        new_data: json_map(r.get(10)?)?,
-        changes: json_map(r.get(11)?)?.unwrap_or_default(),
+        pk_text: primary_key_text(&pk),
+        primary_key: JsonText::from_map(&pk),
+        old_data: json_text(r.get(9)?)?,
+        new_data: json_text(r.get(10)?)?,
+        changes: json_text(r.get(11)?)?.unwrap_or_default(),
         gtid: r.get(13)?,
         xid: r.get::<_, Option<i64>>(14)?.map(|x| x as u64),
         query: r.get(15)?,

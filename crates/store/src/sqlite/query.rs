@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Mutex;
 
-use pipeline::record::{ChangeKey, Checkpoint, Operation};
+use pipeline::record::{ChangeKey, Checkpoint, JsonText, Operation};
 use rusqlite::types::Value;
 use rusqlite::{
     params, params_from_iter, Connection, OpenFlags, OptionalExtension, TransactionBehavior,
@@ -730,9 +730,7 @@ fn purge_chunk(
 
 fn column_item(change: StoredChange, column: &str) -> ColumnChangeItem {
     let rec = change.record;
-    let pick = |img: &Option<serde_json::Map<String, serde_json::Value>>| {
-        img.as_ref().and_then(|m| m.get(column).cloned())
-    };
+    let pick = |img: &Option<JsonText>| img.as_ref().and_then(|m| m.to_map().get(column).cloned());
     ColumnChangeItem {
         seq: change.seq,
         id: rec.key.id(),
@@ -740,6 +738,6 @@ fn column_item(change: StoredChange, column: &str) -> ColumnChangeItem {
         operation: rec.operation,
         old: pick(&rec.old_data),
         new: pick(&rec.new_data),
-        primary_key: rec.primary_key,
+        primary_key: rec.primary_key.to_map(),
     }
 }

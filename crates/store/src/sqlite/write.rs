@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use pipeline::record::{ChangeRecord, Checkpoint};
+use pipeline::record::{ChangeRecord, Checkpoint, JsonText};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use super::schema;
@@ -151,21 +151,11 @@ impl SqliteStore {
                     event_pos,
                     i64::from(rec.key.row_index),
                     stmt_id,
-                    rec.primary_key_text(),
-                    serde_json::to_string(&rec.primary_key)?,
-                    rec.old_data
-                        .as_ref()
-                        .map(serde_json::to_string)
-                        .transpose()?,
-                    rec.new_data
-                        .as_ref()
-                        .map(serde_json::to_string)
-                        .transpose()?,
-                    if rec.changes.is_empty() {
-                        None
-                    } else {
-                        Some(serde_json::to_string(&rec.changes)?)
-                    },
+                    rec.pk_text,
+                    rec.primary_key.as_str(),
+                    rec.old_data.as_ref().map(JsonText::as_str),
+                    rec.new_data.as_ref().map(JsonText::as_str),
+                    (!rec.changes.is_empty()).then(|| rec.changes.as_str()),
                     if rec.tags.is_empty() {
                         None
                     } else {

@@ -50,10 +50,11 @@ pub fn rec(
         operation: op,
         database: "ecommerce".into(),
         table: table.into(),
-        primary_key: obj(pk),
-        old_data,
-        new_data,
-        changes,
+        pk_text: pipeline::record::primary_key_text(&obj(pk.clone())),
+        primary_key: obj(pk).into(),
+        old_data: old_data.map(pipeline::record::JsonText::from),
+        new_data: new_data.map(pipeline::record::JsonText::from),
+        changes: changes.into(),
         gtid: Some(format!("0-1-{pos}")),
         xid: Some(pos),
         query: Some(format!("/* stmt at {pos} */ UPDATE {table} SET ...")),
@@ -340,7 +341,7 @@ pub fn check_queries(q: &dyn QueryStore, fx: &Fixture) {
     let diffs = q.row_history(&upd).unwrap();
     assert_eq!(ids(&diffs), [R4]);
     assert_eq!(
-        serde_json::Value::Object(diffs.items[0].record.changes.clone()),
+        serde_json::Value::Object(diffs.items[0].record.changes.to_map()),
         json!({"username": {"old": "bob", "new": "bobby"}})
     );
     let mut paged = RowHistoryQuery::new("ecommerce", "users", "2");
