@@ -7,6 +7,11 @@
 //! before its offset are decoded (the decoder needs the format description
 //! and table maps) but not followed. Gzip-compressed files are read
 //! transparently.
+//!
+//! With a stored schema history (saved by an earlier live run), the reader
+//! follows it as the live source does ([`SchemaTracker`]): table maps
+//! without column names (`binlog_row_metadata=MINIMAL`) get the names and
+//! types of their time, and DDL in the files makes new versions.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
@@ -15,14 +20,18 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use binlog::stream::BinlogStream;
+use binlog::events::{Event, TableMap};
+use binlog::stream::{BinlogStream, EventRef};
+use binlog::txn::{classify_statement, StatementKind};
 use pipeline::{Batch, Checkpoint};
 use source::position::compare_files;
+use source::schema::SchemaTracker;
+use source::Position;
 
 use crate::error::{Result, RunError};
 use crate::ingest::{EventAt, Ingest};
 use crate::status::StatusCell;
-use crate::StopAt;
+use crate::{Observer, SchemaWarnings, StopAt};
 
 /// The name records and checkpoints use for a file: its base name.
 pub fn file_name(path: &Path) -> String {
@@ -78,11 +87,89 @@ pub(crate) enum FilesEnd {
     Interrupted,
 }
 
+/// A stored schema history applied to the files, with what it has to say.
+pub(crate) struct FileSchema<'a> {
+    tracker: SchemaTracker,
+    observer: &'a dyn Observer,
+    warnings: SchemaWarnings,
+    guess_told: bool,
+}
+
+impl<'a> FileSchema<'a> {
+    pub fn new(tracker: SchemaTracker, observer: &'a dyn Observer) -> Self {
+        FileSchema {
+            tracker,
+            observer,
+            warnings: SchemaWarnings::default(),
+            guess_told: false,
+        }
+    }
+
+    /// A DDL statement in a QUERY event ending at `end`.
+    fn query(&mut self, file: &str, end: u64, ev: &EventRef<'_>) {
+        if let Event::Query(q) = &ev.event {
+            let sql = q.query_str();
+            if classify_statement(&sql) == StatementKind::Ddl {
+                self.tracker
+                    .ddl(&q.schema_str(), &sql, &Position::new(file, end));
+            }
+        }
+    }
+
+    /// The map to decode with, for TABLE_MAP and rows events.
+    fn table(&mut self, file: &str, ev: &EventRef<'_>) -> Option<Arc<TableMap>> {
+        match &ev.event {
+            Event::TableMap(map) => {
+                let at = Position::new(file, ev.offset);
+                Some(match self.tracker.table_map(map, &at) {
+                    Ok(m) => m,
+                    // Unlike a live source, files cannot be reread with a
+                    // fresh snapshot: decode with the map alone (as without
+                    // a history) and say why.
+                    Err(why) => {
+                        self.tracker.history_mut().warnings.push(format!(
+                            "{at}: {why}; decoding {} with the table map alone",
+                            map.qualified_name()
+                        ));
+                        Arc::clone(map)
+                    }
+                })
+            }
+            Event::Rows(rows) => self
+                .tracker
+                .table(rows.table_id)
+                .cloned()
+                .or_else(|| ev.table.clone()),
+            _ => ev.table.clone(),
+        }
+    }
+
+    /// Notices for what happened since the last call.
+    pub fn report(&mut self) {
+        if !self.guess_told {
+            if let Some(g) = self.tracker.first_guess() {
+                self.guess_told = true;
+                self.observer.notice(&format!(
+                    "warning: the files are older than the stored schema history: column names of \
+                     {} at {}, and of any table read before its first snapshot, come from a schema \
+                     recorded later (at {}); a column renamed or retyped in between gets today's \
+                     name, one added or dropped leaves its table as @1, @2, … (said once)",
+                    g.table, g.at, g.snapshot
+                ));
+            }
+        }
+        self.warnings
+            .report(&self.tracker.history().warnings, self.observer);
+    }
+}
+
 /// Read `files` from `start` into `ingest`, handing batches to `emit`.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn read_files(
     files: &[PathBuf],
     start: Option<&Checkpoint>,
     stop_at: Option<&StopAt>,
+    mut schema: Option<&mut FileSchema<'_>>,
     ingest: &mut Ingest,
     emit: &mut dyn FnMut(Batch) -> Result<()>,
     status: &StatusCell,
@@ -113,6 +200,10 @@ pub(crate) fn read_files(
         done.store(0, Ordering::Relaxed);
         let reader = open(path, Arc::clone(&done))?;
         let mut stream = BinlogStream::new(reader).map_err(|e| RunError::input(&name, e))?;
+        if let Some(s) = schema.as_deref_mut() {
+            // Table ids are per file.
+            s.tracker.forget_maps();
+        }
         let mut outer_end = 0u64;
         let mut n = 0u64;
         loop {
@@ -123,6 +214,11 @@ pub(crate) fn read_files(
             };
             if !ev.in_payload {
                 outer_end = ev.offset + u64::from(ev.header.event_size);
+            }
+            if let Some(s) = schema.as_deref_mut() {
+                // Also before the resume offset: the history must see every
+                // DDL (one it holds already is skipped).
+                s.query(&name, outer_end, &ev);
             }
             if ev.offset < skip_before {
                 continue;
@@ -135,11 +231,22 @@ pub(crate) fn read_files(
                     return Ok(FilesEnd::Done);
                 }
             }
+            let resolved;
+            let table = match schema.as_deref_mut() {
+                Some(s) if ev.table.is_some() => {
+                    resolved = s.table(&name, &ev);
+                    if matches!(ev.event, Event::TableMap(_)) {
+                        s.report();
+                    }
+                    resolved.as_ref()
+                }
+                _ => ev.table.as_ref(),
+            };
             let at = EventAt {
                 file: &name,
                 pos: ev.offset,
                 end: outer_end,
-                table: ev.table.as_ref(),
+                table,
                 committed: None,
             };
             let now = Instant::now();

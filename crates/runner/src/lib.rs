@@ -22,7 +22,8 @@
 //!   its alerts. `kill -9` at any moment loses nothing and repeats nothing.
 //! - The schema history of a live source (column names and types followed
 //!   through DDL) is saved in the stores and handed back to the source on
-//!   resume ([`source::Source::connect_with_history`]).
+//!   resume ([`source::Source::connect_with_history`]). Files are read with
+//!   it too when the stores hold one (see [`files`]).
 //!
 //! ## Threads
 //! Reading and processing run on the caller's tokio runtime (files on a
@@ -350,6 +351,12 @@ impl Runner {
                     None => None,
                 }
             }
+            // `track_schema: false` turns the history off for files too.
+            (Input::Files(files), start)
+                if config.mysql.source.as_ref().is_none_or(|s| s.track_schema) =>
+            {
+                files_history(&mut stores, &files_start(files, start.as_ref()), &*observer)?
+            }
             _ => None,
         };
         let status = Arc::new(StatusCell::new(input.describe()));
@@ -493,6 +500,7 @@ impl Runner {
                     gtid_set: None,
                 });
                 let mut ingest = Ingest::new(pipeline, settings, start_cp);
+                let tracker = history.map(|h| source::schema::SchemaTracker::new(h, true));
                 let status = Arc::clone(&status);
                 let observer = Arc::clone(&observer);
                 let stop_flag = Arc::clone(&stop_flag);
@@ -511,15 +519,20 @@ impl Runner {
                         waited.fetch_add(nanos(t.elapsed()), Ordering::Relaxed);
                         r
                     };
+                    let mut schema = tracker.map(|t| files::FileSchema::new(t, observer.as_ref()));
                     let end = files::read_files(
                         &files,
                         start.as_ref(),
                         stop_at.as_ref(),
+                        schema.as_mut(),
                         &mut ingest,
                         &mut emit,
                         &status,
                         &stop_flag,
                     );
+                    if let Some(s) = &mut schema {
+                        s.report();
+                    }
                     for w in ingest.take_warnings() {
                         observer.notice(&format!("warning: {w}"));
                     }
@@ -612,6 +625,54 @@ impl Runner {
     }
 }
 
+/// Where a file read starts: the resume position, else the first file's
+/// first event.
+fn files_start(files: &[PathBuf], start: Option<&Checkpoint>) -> SchemaPosition {
+    match start {
+        Some(cp) => SchemaPosition {
+            binlog_file: cp.binlog_file.clone(),
+            binlog_pos: cp.binlog_pos,
+        },
+        None => SchemaPosition {
+            binlog_file: files
+                .first()
+                .map(|f| files::file_name(f))
+                .unwrap_or_default(),
+            binlog_pos: 4,
+        },
+    }
+}
+
+/// The stored schema history (saved by a live run) to read files from
+/// `at` with: the snapshot saved at or before `at`, else, for files older
+/// than every snapshot, the earliest (the reader says so when it names a
+/// table from it). `None` without one: columns stay `@1`, `@2`, … unless
+/// the table maps name them.
+fn files_history(
+    stores: &mut MultiStore,
+    at: &SchemaPosition,
+    observer: &dyn Observer,
+) -> Result<Option<SchemaHistory>> {
+    let snap = match stores.schema_at(at)? {
+        Some(s) => Some(s),
+        None => stores.schema_earliest()?,
+    };
+    let Some(snap) = snap else {
+        return Ok(None);
+    };
+    match SchemaHistory::from_json(&snap.document) {
+        Ok(h) => Ok(Some(h)),
+        Err(e) => {
+            observer.notice(&format!(
+                "warning: the stored schema history (saved at {}:{}) cannot be read ({e}); \
+                 reading the files without it",
+                snap.at.binlog_file, snap.at.binlog_pos
+            ));
+            Ok(None)
+        }
+    }
+}
+
 /// A backfill keeps the stores' resume position: the oldest of theirs when
 /// all have one; when none has one, backfill positions become theirs (a
 /// later `run` continues after the backfill). Some with and some without
@@ -682,6 +743,35 @@ fn checkpoint_of(p: &Position) -> Checkpoint {
         binlog_file: p.file.clone(),
         binlog_pos: p.pos,
         gtid_set: p.gtid.as_ref().map(|g| g.to_string()),
+    }
+}
+
+/// Reports the warnings of a schema history as they come, each kind once
+/// (a table that cannot be named would warn at every table map).
+#[derive(Default)]
+pub(crate) struct SchemaWarnings {
+    seen: usize,
+    kinds: std::collections::HashSet<String>,
+}
+
+impl SchemaWarnings {
+    pub(crate) fn report(&mut self, warnings: &source::schema::Warnings, observer: &dyn Observer) {
+        if warnings.total() <= self.seen {
+            return;
+        }
+        let (dropped, new) = warnings.since(self.seen);
+        for w in new {
+            let kind = w.split_once(": ").map_or(w, |(_, m)| m);
+            if self.kinds.insert(kind.to_string()) {
+                observer.notice(&format!("warning: {w} (repeats are not shown)"));
+            }
+        }
+        if dropped > 0 {
+            observer.notice(&format!(
+                "warning: {dropped} more schema warning(s) came too fast to show"
+            ));
+        }
+        self.seen = warnings.total();
     }
 }
 
@@ -790,8 +880,7 @@ async fn live_loop(
         }
     }));
     let mut reconnects = src.reconnects();
-    let mut warnings_seen = 0usize;
-    let mut warned_kinds = std::collections::HashSet::new();
+    let mut schema_warnings = SchemaWarnings::default();
     let mut last_event = Instant::now();
     let mut last_status = Instant::now();
     let mut lag: u64;
@@ -911,23 +1000,7 @@ async fn live_loop(
             ));
             ctx.status.update(|s| s.reconnects = reconnects);
         }
-        let warnings = &src.schema_history().warnings;
-        if warnings.total() > warnings_seen {
-            let (dropped, new) = warnings.since(warnings_seen);
-            for w in new {
-                let kind = w.split_once(": ").map_or(w, |(_, m)| m);
-                if warned_kinds.insert(kind.to_string()) {
-                    ctx.observer
-                        .notice(&format!("warning: {w} (repeats are not shown)"));
-                }
-            }
-            if dropped > 0 {
-                ctx.observer.notice(&format!(
-                    "warning: {dropped} more schema warning(s) came too fast to show"
-                ));
-            }
-            warnings_seen = warnings.total();
-        }
+        schema_warnings.report(&src.schema_history().warnings, ctx.observer.as_ref());
         if last_event.duration_since(last_status) >= Duration::from_millis(200) {
             last_status = last_event;
             ctx.observer.lag(lag);
@@ -969,4 +1042,96 @@ async fn live_loop(
         s.rows_total = c.rows;
     });
     Ok((end, c))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use store::config::{SqliteConfig, StoreConfig};
+
+    fn at(file: &str, pos: u64) -> SchemaPosition {
+        SchemaPosition {
+            binlog_file: file.into(),
+            binlog_pos: pos,
+        }
+    }
+
+    /// A history whose only table is `db.t` with one column named `name`.
+    fn document(name: &str) -> String {
+        let mut h = SchemaHistory::new();
+        h.insert(
+            "db",
+            "t",
+            &Position::new("mysql-bin.000001", 4),
+            source::schema::Origin::Snapshot,
+            Some(source::schema::TableSchema {
+                columns: vec![source::schema::ColumnInfo {
+                    name: name.into(),
+                    data_type: "int".into(),
+                    unsigned: false,
+                    collation: None,
+                    enum_values: None,
+                    set_values: None,
+                    primary_key: false,
+                }],
+            }),
+        );
+        h.to_json()
+    }
+
+    fn column(h: &SchemaHistory) -> String {
+        h.versions("db", "t")[0].schema.as_ref().unwrap().columns[0]
+            .name
+            .clone()
+    }
+
+    #[test]
+    fn files_older_than_every_snapshot_read_with_the_earliest() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut sqlite = StoreConfig::Sqlite(SqliteConfig::new(dir.path()))
+            .open_writer()
+            .unwrap();
+        sqlite
+            .save_schema(&at("mysql-bin.000010", 500), &document("later"))
+            .unwrap();
+        sqlite
+            .save_schema(&at("mysql-bin.000005", 300), &document("earliest"))
+            .unwrap();
+        let mut stores = MultiStore::new(vec![sqlite]);
+        let quiet = QuietObserver;
+        let pick = |stores: &mut MultiStore, file: &str, pos: u64| {
+            files_history(stores, &at(file, pos), &quiet)
+                .unwrap()
+                .map(|h| column(&h))
+        };
+        // At or after a snapshot: the newest at or before the start.
+        assert_eq!(
+            pick(&mut stores, "mysql-bin.000011", 4).as_deref(),
+            Some("later")
+        );
+        assert_eq!(
+            pick(&mut stores, "mysql-bin.000007", 4).as_deref(),
+            Some("earliest")
+        );
+        // Before all of them: the earliest, not none and not the newest.
+        assert_eq!(
+            pick(&mut stores, "mysql-bin.000001", 4).as_deref(),
+            Some("earliest")
+        );
+        assert_eq!(
+            files_start(&[PathBuf::from("/x/mysql-bin.000003")], None),
+            at("mysql-bin.000003", 4)
+        );
+    }
+
+    #[test]
+    fn files_without_a_stored_history_read_with_the_table_maps_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let sqlite = StoreConfig::Sqlite(SqliteConfig::new(dir.path()))
+            .open_writer()
+            .unwrap();
+        let mut stores = MultiStore::new(vec![sqlite]);
+        let h = files_history(&mut stores, &at("mysql-bin.000001", 4), &QuietObserver).unwrap();
+        assert!(h.is_none());
+    }
 }

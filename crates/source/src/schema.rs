@@ -10,7 +10,8 @@
 //! by the position just past the DDL. The caller persists it
 //! ([`SchemaHistory::to_json`]) next to the saved position.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Arc;
 
 use binlog::column::{column_type as ct, LogicalType};
 use binlog::events::table_map::{ColumnSchema, TableMap};
@@ -1120,6 +1121,129 @@ pub fn resolve_table_map(
     Ok((out, None))
 }
 
+/// A [`SchemaHistory`] applied to one binlog stream, event by event: DDL
+/// from QUERY events becomes a version at the end of its event, and each
+/// TABLE_MAP is resolved against the version in force at its start. The
+/// live source and the file reader share it, so both decode with the same
+/// names, signedness, charsets, ENUM/SET labels, UUID/INET types and
+/// primary key. What a TABLE_MAP carries itself (full row metadata) wins
+/// over the history.
+#[derive(Debug, Clone, Default)]
+pub struct SchemaTracker {
+    history: SchemaHistory,
+    /// Off: DDL is not followed and table maps pass through unchanged.
+    follow: bool,
+    /// Resolved table maps by table id (rows events name their table by id).
+    resolved: HashMap<u64, Arc<TableMap>>,
+    first_guess: Option<Guessed>,
+}
+
+/// A table map that took its names from a snapshot taken after it
+/// ([`Lookup::Guess`]): right unless the table changed in between.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Guessed {
+    /// `db.table`.
+    pub table: String,
+    /// Where the table map is.
+    pub at: Position,
+    /// Where the snapshot holds from.
+    pub snapshot: Position,
+}
+
+impl SchemaTracker {
+    /// `follow` off: DDL is not applied and maps are used as logged.
+    pub fn new(history: SchemaHistory, follow: bool) -> Self {
+        SchemaTracker {
+            history,
+            follow,
+            resolved: HashMap::new(),
+            first_guess: None,
+        }
+    }
+
+    /// The first table map resolved with a snapshot taken after it.
+    pub fn first_guess(&self) -> Option<&Guessed> {
+        self.first_guess.as_ref()
+    }
+
+    pub fn history(&self) -> &SchemaHistory {
+        &self.history
+    }
+
+    pub fn history_mut(&mut self) -> &mut SchemaHistory {
+        &mut self.history
+    }
+
+    /// A DDL statement (see [`binlog::txn::classify_statement`]) logged in a
+    /// QUERY event whose end is `at`, with `default_db` its session's
+    /// database: it becomes a new version.
+    pub fn ddl(&mut self, default_db: &str, sql: &str, at: &Position) {
+        if !self.follow {
+            return;
+        }
+        self.history.apply_ddl(default_db, sql, at);
+        // Maps resolved before the DDL describe the old table.
+        self.resolved.clear();
+    }
+
+    /// A TABLE_MAP event starting at `at`: the map with the schema of that
+    /// position applied. A warning (a later snapshot that does not fit) is
+    /// kept in the history's warnings. `Err`: the map disagrees with the
+    /// version known to hold at `at`; the map is then remembered as logged
+    /// so the caller may go on with it.
+    pub fn table_map(
+        &mut self,
+        map: &Arc<TableMap>,
+        at: &Position,
+    ) -> Result<Arc<TableMap>, String> {
+        let lookup = if self.follow {
+            self.history.table_at(&map.database, &map.table, at)
+        } else {
+            Lookup::Unknown
+        };
+        let guess = matches!(lookup, Lookup::Guess(_));
+        let outcome = match lookup {
+            Lookup::Unknown => Ok(Arc::clone(map)),
+            lookup => match resolve_table_map(map, lookup) {
+                Ok((resolved, Some(w))) => {
+                    self.history
+                        .warnings
+                        .push(format!("{}: {w}", at.file_pos()));
+                    Ok(Arc::new(resolved))
+                }
+                Ok((resolved, None)) => {
+                    if guess && self.first_guess.is_none() {
+                        let versions = self.history.versions(&map.database, &map.table);
+                        self.first_guess = versions.first().map(|v| Guessed {
+                            table: map.qualified_name(),
+                            at: bare(at),
+                            snapshot: v.since.clone(),
+                        });
+                    }
+                    Ok(Arc::new(resolved))
+                }
+                Err(e) => Err(e),
+            },
+        };
+        let kept = match &outcome {
+            Ok(m) => Arc::clone(m),
+            Err(_) => Arc::clone(map),
+        };
+        self.resolved.insert(map.table_id, kept);
+        outcome
+    }
+
+    /// The resolved map of a rows event's table id.
+    pub fn table(&self, table_id: u64) -> Option<&Arc<TableMap>> {
+        self.resolved.get(&table_id)
+    }
+
+    /// A new binlog file or a new connection: table ids start over.
+    pub fn forget_maps(&mut self) {
+        self.resolved.clear();
+    }
+}
+
 fn to_column_schema(c: &ColumnInfo) -> ColumnSchema {
     let labels = |v: &Option<Vec<String>>| {
         v.as_ref()
@@ -1408,6 +1532,99 @@ mod tests {
         map.columns[1] = ColumnDef::new(VARCHAR_COMPRESSED, 20);
         let (resolved, _) = resolve_table_map(&map, h.table_at("db", "t", &pos(150))).unwrap();
         assert_eq!(resolved.columns[1].name.as_deref(), Some("v"));
+    }
+
+    fn map_of(id: u64, columns: Vec<ColumnDef>) -> Arc<TableMap> {
+        Arc::new(TableMap {
+            table_id: id,
+            flags: 0,
+            database: "db".into(),
+            table: "t".into(),
+            columns,
+            primary_key: vec![],
+            has_column_names: false,
+            has_signedness: false,
+        })
+    }
+
+    fn column_names(m: &TableMap) -> Vec<Option<&str>> {
+        m.columns.iter().map(|c| c.name.as_deref()).collect()
+    }
+
+    #[test]
+    fn tracker_names_table_maps_on_each_side_of_an_alter() {
+        let mut h = history();
+        h.insert(
+            "db",
+            "t",
+            &pos(100),
+            Origin::Snapshot,
+            Some(TableSchema {
+                columns: vec![
+                    ColumnInfo {
+                        name: "id".into(),
+                        data_type: "int".into(),
+                        unsigned: true,
+                        collation: None,
+                        enum_values: None,
+                        set_values: None,
+                        primary_key: true,
+                    },
+                    ColumnInfo {
+                        name: "u".into(),
+                        data_type: "uuid".into(),
+                        unsigned: false,
+                        collation: None,
+                        enum_values: None,
+                        set_values: None,
+                        primary_key: false,
+                    },
+                ],
+            }),
+        );
+        let mut t = SchemaTracker::new(h, true);
+        let two = || vec![ColumnDef::new(ct::LONG, 0), ColumnDef::new(ct::STRING, 16)];
+        let before = t.table_map(&map_of(7, two()), &pos(150)).unwrap();
+        assert_eq!(column_names(&before), [Some("id"), Some("u")]);
+        assert!(before.columns[0].unsigned && before.columns[0].primary_key);
+        assert_eq!(before.columns[1].logical, Some(LogicalType::Uuid));
+        assert!(Arc::ptr_eq(t.table(7).unwrap(), &before));
+        assert_eq!(t.first_guess(), None);
+
+        t.ddl("db", "ALTER TABLE t RENAME COLUMN u TO ref", &pos(200));
+        // Maps resolved before the DDL are gone.
+        assert!(t.table(7).is_none());
+        let after = t.table_map(&map_of(8, two()), &pos(250)).unwrap();
+        assert_eq!(column_names(&after), [Some("id"), Some("ref")]);
+
+        // A map that names its columns keeps its names; one that disagrees
+        // with the version in force is refused and remembered as logged.
+        let mut named = (*map_of(9, two())).clone();
+        named.has_column_names = true;
+        named.columns[0].name = Some("ID".into());
+        named.columns[1].name = Some("ref".into());
+        let kept = t.table_map(&Arc::new(named.clone()), &pos(260)).unwrap();
+        assert_eq!(column_names(&kept), [Some("ID"), Some("ref")]);
+        named.columns[1].name = Some("other".into());
+        let named = Arc::new(named);
+        assert!(t.table_map(&named, &pos(270)).is_err());
+        assert!(Arc::ptr_eq(t.table(9).unwrap(), &named));
+
+        // Before the snapshot: names from it, noted as a guess.
+        let early = t.table_map(&map_of(10, two()), &pos(50)).unwrap();
+        assert_eq!(column_names(&early), [Some("id"), Some("u")]);
+        let g = t.first_guess().unwrap();
+        assert_eq!(
+            (g.table.as_str(), g.at.pos, g.snapshot.pos),
+            ("db.t", 50, 100)
+        );
+
+        // Not following: maps pass through, DDL is ignored.
+        let mut off = SchemaTracker::new(t.history().clone(), false);
+        let raw = map_of(11, two());
+        assert!(Arc::ptr_eq(&off.table_map(&raw, &pos(150)).unwrap(), &raw));
+        off.ddl("db", "DROP TABLE t", &pos(300));
+        assert_eq!(off.history().versions("db", "t").len(), 2);
     }
 
     #[test]

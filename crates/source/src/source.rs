@@ -10,7 +10,6 @@
 //! delivered are skipped.
 
 use std::cmp::Ordering;
-use std::collections::HashMap;
 use std::io::Read;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering as AtomicOrdering};
 use std::sync::{Arc, Mutex};
@@ -27,7 +26,7 @@ use crate::config::{SourceConfig, StartPosition};
 use crate::error::{classify_server_error, DefiniteError, SourceError};
 use crate::position::{GtidState, MariaGtidList, MysqlGtidSet, Position};
 use crate::protocol::{binlog_dump_gtid_packet, binlog_dump_packet, dump_flags, DumpConn, Reply};
-use crate::schema::SchemaHistory;
+use crate::schema::{SchemaHistory, SchemaTracker};
 use crate::server::{self, ServerInfo};
 
 /// Header flag of events the server made up for the replica (fake ROTATE…).
@@ -138,8 +137,7 @@ struct State {
     /// (start, end) of the current top-level event.
     outer_span: (u64, u64),
     statement: Option<String>,
-    history: SchemaHistory,
-    applied: HashMap<u64, Arc<TableMap>>,
+    schema: SchemaTracker,
     /// Commit time of the last event processed and whether the end of
     /// the binlog was reached since; shared with [`LagProbe`]s.
     lag: LagProbe,
@@ -148,7 +146,6 @@ struct State {
     /// Skip transactions that started before this UNIX time.
     ts_filter: Option<u64>,
     skipping_group: bool,
-    track_schema: bool,
 }
 
 impl State {
@@ -167,14 +164,12 @@ impl State {
             inner_index: 0,
             outer_span: (0, 0),
             statement: None,
-            history,
-            applied: HashMap::new(),
+            schema: SchemaTracker::new(history, track_schema),
             lag: LagProbe::default(),
             target: None,
             done: false,
             skipping_group: false,
             ts_filter: None,
-            track_schema,
         }
     }
 }
@@ -324,7 +319,7 @@ impl Source {
 
     /// The schema history, to persist with the position.
     pub fn schema_history(&self) -> &SchemaHistory {
-        &self.st.history
+        self.st.schema.history()
     }
 
     /// Seconds behind the source: now − commit time of the last event
@@ -606,7 +601,7 @@ impl Source {
         st.inner_remaining = 0;
         st.inner_index = 0;
         st.statement = None;
-        st.applied.clear();
+        st.schema.forget_maps();
         st.file = st.committed.file.clone();
         st.skip_through = st.delivered.clone();
         Ok(())
@@ -759,7 +754,7 @@ fn account(st: &mut State, info: &ServerInfo, ev: &EventRef<'_>) -> Result<Accou
                     gtid: st.gtid.clone(),
                 };
             }
-            st.applied.clear();
+            st.schema.forget_maps();
         }
         Event::MariaGtid(g) => {
             let gtid = Gtid::Maria {
@@ -792,10 +787,9 @@ fn account(st: &mut State, info: &ServerInfo, ev: &EventRef<'_>) -> Result<Accou
         Event::Query(q) => {
             let sql = q.query_str();
             let kind = classify_statement(&sql);
-            if kind == StatementKind::Ddl && st.track_schema && !artificial {
+            if kind == StatementKind::Ddl && !artificial {
                 let at = Position::new(st.file.clone(), end);
-                st.history.apply_ddl(&q.schema_str(), &sql, &at);
-                st.applied.clear();
+                st.schema.ddl(&q.schema_str(), &sql, &at);
             }
             if kind == StatementKind::Begin {
                 st.in_group = true;
@@ -815,27 +809,17 @@ fn account(st: &mut State, info: &ServerInfo, ev: &EventRef<'_>) -> Result<Accou
             st.tracker.on_rows(0, start, ts);
             st.in_group = true;
             table = st
-                .applied
-                .get(&rows.table_id)
+                .schema
+                .table(rows.table_id)
                 .cloned()
                 .or_else(|| ev.table.clone());
         }
         Event::TableMap(map) => {
-            let resolved = if st.track_schema {
-                let at = Position::new(st.file.clone(), start);
-                let schema = st.history.table_at(&map.database, &map.table, &at);
-                let (resolved, warning) = crate::schema::resolve_table_map(map, schema)
-                    .map_err(|m| DefiniteError::Schema(format!("at {}:{start}: {m}", st.file)))?;
-                if let Some(w) = warning {
-                    st.history
-                        .warnings
-                        .push(format!("{}:{start}: {w}", st.file));
-                }
-                Arc::new(resolved)
-            } else {
-                Arc::clone(map)
-            };
-            st.applied.insert(map.table_id, Arc::clone(&resolved));
+            let at = Position::new(st.file.clone(), start);
+            let resolved = st
+                .schema
+                .table_map(map, &at)
+                .map_err(|m| DefiniteError::Schema(format!("at {}:{start}: {m}", st.file)))?;
             table = Some(resolved);
         }
         Event::AnnotateRows(q) | Event::RowsQuery(q) => {

@@ -75,6 +75,9 @@ pub trait Store: Send {
     /// The newest schema document saved at or before `at`.
     fn schema_at(&mut self, at: &SchemaPosition) -> Result<Option<SchemaSnapshot>>;
 
+    /// The oldest schema document saved (for input older than all of them).
+    fn schema_earliest(&mut self) -> Result<Option<SchemaSnapshot>>;
+
     /// Background work between batches or when idle, at most `budget`
     /// rows of it (today: the SQLite store's deferred search backlog).
     /// Returns how much was done; 0 when there is nothing to do.

@@ -205,4 +205,12 @@ impl Store for MultiStore {
             None => Ok(None),
         }
     }
+
+    /// From the primary.
+    fn schema_earliest(&mut self) -> Result<Option<SchemaSnapshot>> {
+        match self.stores.first_mut() {
+            Some(s) => s.schema_earliest(),
+            None => Ok(None),
+        }
+    }
 }

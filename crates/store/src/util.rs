@@ -404,6 +404,21 @@ pub(crate) fn alert_change_key(alert: &Alert) -> Option<String> {
     alert.change.as_ref().map(|k| k.id())
 }
 
+/// Of the saved schema positions, the oldest.
+pub(crate) fn oldest(keys: Vec<(String, i64)>) -> Option<(String, i64)> {
+    keys.into_iter()
+        .filter_map(|(file, pos)| {
+            let cp = Checkpoint {
+                binlog_file: file.clone(),
+                binlog_pos: u64::try_from(pos).ok()?,
+                gtid_set: None,
+            };
+            Some((cp, file, pos))
+        })
+        .min_by(|a, b| compare_checkpoints(&a.0, &b.0))
+        .map(|(_, f, p)| (f, p))
+}
+
 /// Of the saved schema positions, the newest at or before `at`.
 pub(crate) fn newest_at_or_before(
     keys: Vec<(String, i64)>,

@@ -172,12 +172,18 @@ fn schema_documents_are_found_by_position() {
         binlog_file: f.into(),
         binlog_pos: p,
     };
-    w.save_schema(&at("mysql-bin.000001", 4), "{\"v\":1}")
+    assert_eq!(w.schema_earliest().unwrap(), None);
+    w.save_schema(&at("mysql-bin.1000000", 500), "{\"v\":3}")
         .unwrap();
     w.save_schema(&at("mysql-bin.999999", 4), "{\"v\":2}")
         .unwrap();
-    w.save_schema(&at("mysql-bin.1000000", 500), "{\"v\":3}")
+    // The earliest by numeric file order, not by text or by saving order.
+    let earliest = w.schema_earliest().unwrap().map(|s| s.document);
+    assert_eq!(earliest.as_deref(), Some("{\"v\":2}"));
+    w.save_schema(&at("mysql-bin.000001", 4), "{\"v\":1}")
         .unwrap();
+    let earliest = w.schema_earliest().unwrap().map(|s| s.at);
+    assert_eq!(earliest, Some(at("mysql-bin.000001", 4)));
     let mut doc = |f, p| w.schema_at(&at(f, p)).unwrap().map(|s| s.document);
     assert_eq!(doc("mysql-bin.000001", 3), None);
     assert_eq!(doc("mysql-bin.000500", 9).as_deref(), Some("{\"v\":1}"));

@@ -161,12 +161,17 @@ fn schema_documents_are_found_by_position() {
         binlog_file: f.into(),
         binlog_pos: p,
     };
-    w.save_schema(&at("mysql-bin.000001", 4), "{\"v\":1}")
+    let earliest = |w: &mut SqliteStore| w.schema_earliest().unwrap().map(|s| s.document);
+    assert_eq!(earliest(&mut w), None);
+    w.save_schema(&at("mysql-bin.1000000", 500), "{\"v\":3}")
         .unwrap();
     w.save_schema(&at("mysql-bin.999999", 4), "{\"v\":2}")
         .unwrap();
-    w.save_schema(&at("mysql-bin.1000000", 500), "{\"v\":3}")
+    // The earliest by numeric file order, not by text or by saving order.
+    assert_eq!(earliest(&mut w).as_deref(), Some("{\"v\":2}"));
+    w.save_schema(&at("mysql-bin.000001", 4), "{\"v\":1}")
         .unwrap();
+    assert_eq!(earliest(&mut w).as_deref(), Some("{\"v\":1}"));
     let doc = |w: &mut SqliteStore, f, p| w.schema_at(&at(f, p)).unwrap().map(|s| s.document);
     assert_eq!(doc(&mut w, "mysql-bin.000001", 3), None);
     assert_eq!(

@@ -215,12 +215,24 @@ pub(crate) async fn schema_at(
     conn: &mut Conn,
     at: &SchemaPosition,
 ) -> Result<Option<SchemaSnapshot>> {
+    schema_picked(conn, |keys| util::newest_at_or_before(keys, at)).await
+}
+
+pub(crate) async fn schema_earliest(conn: &mut Conn) -> Result<Option<SchemaSnapshot>> {
+    schema_picked(conn, util::oldest).await
+}
+
+/// The schema document at the position `pick` chooses among those saved.
+async fn schema_picked(
+    conn: &mut Conn,
+    pick: impl FnOnce(Vec<(String, i64)>) -> Option<(String, i64)>,
+) -> Result<Option<SchemaSnapshot>> {
     let keys: Vec<(String, u64)> = conn.query("SELECT file, pos FROM schema_history").await?;
     let keys = keys
         .into_iter()
         .filter_map(|(f, p)| Some((f, i64::try_from(p).ok()?)))
         .collect();
-    let Some((file, pos)) = util::newest_at_or_before(keys, at) else {
+    let Some((file, pos)) = pick(keys) else {
         return Ok(None);
     };
     let doc: Option<String> = conn

@@ -398,4 +398,9 @@ impl Store for MysqlStore {
         let client = &self.client;
         client.block_on(async { super::query::schema_at(&mut client.conn().await?, at).await })
     }
+
+    fn schema_earliest(&mut self) -> Result<Option<SchemaSnapshot>> {
+        let client = &self.client;
+        client.block_on(async { super::query::schema_earliest(&mut client.conn().await?).await })
+    }
 }

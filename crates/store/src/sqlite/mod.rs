@@ -36,11 +36,23 @@ pub(crate) fn read_checkpoint(conn: &Connection) -> Result<Option<Checkpoint>> {
 }
 
 pub(crate) fn schema_at(conn: &Connection, at: &SchemaPosition) -> Result<Option<SchemaSnapshot>> {
+    schema_picked(conn, |keys| crate::util::newest_at_or_before(keys, at))
+}
+
+pub(crate) fn schema_earliest(conn: &Connection) -> Result<Option<SchemaSnapshot>> {
+    schema_picked(conn, crate::util::oldest)
+}
+
+/// The schema document at the position `pick` chooses among those saved.
+fn schema_picked(
+    conn: &Connection,
+    pick: impl FnOnce(Vec<(String, i64)>) -> Option<(String, i64)>,
+) -> Result<Option<SchemaSnapshot>> {
     let keys = conn
         .prepare_cached("SELECT file, pos FROM schema_history")?
         .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    let Some((file, pos)) = crate::util::newest_at_or_before(keys, at) else {
+    let Some((file, pos)) = pick(keys) else {
         return Ok(None);
     };
     Ok(

@@ -360,6 +360,10 @@ impl Store for SqliteStore {
         super::schema_at(&self.conn, at)
     }
 
+    fn schema_earliest(&mut self) -> Result<Option<SchemaSnapshot>> {
+        super::schema_earliest(&self.conn)
+    }
+
     /// Indexes up to `budget` changes of the search backlog (one
     /// transaction); returns how many.
     fn maintain(&mut self, budget: usize) -> Result<usize> {
