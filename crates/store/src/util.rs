@@ -404,17 +404,20 @@ pub(crate) fn alert_change_key(alert: &Alert) -> Option<String> {
     alert.change.as_ref().map(|k| k.id())
 }
 
+/// A saved schema position as a checkpoint, for ordering (`None` when the
+/// stored position is negative).
+fn schema_key(file: &str, pos: i64) -> Option<Checkpoint> {
+    Some(Checkpoint {
+        binlog_file: file.to_string(),
+        binlog_pos: u64::try_from(pos).ok()?,
+        gtid_set: None,
+    })
+}
+
 /// Of the saved schema positions, the oldest.
 pub(crate) fn oldest(keys: Vec<(String, i64)>) -> Option<(String, i64)> {
     keys.into_iter()
-        .filter_map(|(file, pos)| {
-            let cp = Checkpoint {
-                binlog_file: file.clone(),
-                binlog_pos: u64::try_from(pos).ok()?,
-                gtid_set: None,
-            };
-            Some((cp, file, pos))
-        })
+        .filter_map(|(file, pos)| Some((schema_key(&file, pos)?, file, pos)))
         .min_by(|a, b| compare_checkpoints(&a.0, &b.0))
         .map(|(_, f, p)| (f, p))
 }
@@ -431,11 +434,7 @@ pub(crate) fn newest_at_or_before(
     };
     keys.into_iter()
         .filter_map(|(file, pos)| {
-            let cp = Checkpoint {
-                binlog_file: file.clone(),
-                binlog_pos: u64::try_from(pos).ok()?,
-                gtid_set: None,
-            };
+            let cp = schema_key(&file, pos)?;
             (compare_checkpoints(&cp, &target) != std::cmp::Ordering::Greater)
                 .then_some((cp, file, pos))
         })
