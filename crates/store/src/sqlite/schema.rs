@@ -8,9 +8,11 @@
 //! - `changes_key (file_id, event_pos, row_index)` UNIQUE — idempotency;
 //! - `changes_by_table (table_id)` (+ rowid) — a table's changes by seq;
 //! - `changes_by_row (table_id, pk_hash)` (+ rowid) — row history. An
-//!   integer key instead of the text: text keys made every insert's descent
-//!   compare strings, and this index is the writer's costliest. Lookups
-//!   also compare `pk_text`, so hash collisions never mix rows.
+//!   integer key instead of the text: cheaper to compare and store. A key
+//!   that is one integer (auto-increment: most tables) is its own key, so
+//!   new rows still append near the right edge; a hash of every key would
+//!   scatter inserts over the whole index (measured: slower, file +18%).
+//!   Lookups also compare `pk_text`, so hash collisions never mix rows.
 //!
 //! Time ranges use the rollups: each (table, minute, operation) cell keeps
 //! its count and the lowest and highest seq it covers, so a time range maps
@@ -249,8 +251,10 @@ pub(crate) fn upgrade(conn: &Connection) -> Result<()> {
     Ok(())
 }
 
-/// The row-history key of a primary key's text: FNV-1a 64 over its UTF-8
-/// bytes, as i64 (SQLite integers are signed).
+/// The row-history key of a primary key's text: the integer itself when
+/// the text is one in canonical decimal that fits i64 (what
+/// `primary_key_text` writes for an integer column), else FNV-1a 64 over
+/// its UTF-8 bytes, as i64 (SQLite integers are signed).
 ///
 /// Persisted in `changes.pk_hash` and looked up by queries: it must never
 /// change for a given layout version (a new function needs a new layout
@@ -258,6 +262,9 @@ pub(crate) fn upgrade(conn: &Connection) -> Result<()> {
 /// those make no such promise. Collisions are harmless: lookups also compare
 /// `pk_text`.
 pub(crate) fn pk_hash(pk_text: &str) -> i64 {
+    if let Some(n) = canonical_integer(pk_text) {
+        return n;
+    }
     const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
     const PRIME: u64 = 0x0000_0100_0000_01b3;
     let mut h = OFFSET;
@@ -266,6 +273,21 @@ pub(crate) fn pk_hash(pk_text: &str) -> i64 {
         h = h.wrapping_mul(PRIME);
     }
     h as i64
+}
+
+/// `text` as i64 when it is exactly how that number prints (no sign but
+/// `-`, no leading zeros, no `-0`), so one integer has one key text.
+fn canonical_integer(text: &str) -> Option<i64> {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    let canonical = !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && (digits == "0" || !digits.starts_with('0'))
+        && text != "-0";
+    if canonical {
+        text.parse().ok()
+    } else {
+        None
+    }
 }
 
 pub(crate) fn has_fts(conn: &Connection) -> Result<bool> {
@@ -302,14 +324,26 @@ mod tests {
     /// Stored hashes must stay valid: any change here breaks every
     /// existing file's row history.
     #[test]
-    fn pk_hash_is_fnv1a_64_and_never_changes() {
+    fn pk_hash_is_the_integer_or_fnv1a_64_and_never_changes() {
+        // Integer keys are themselves.
+        assert_eq!(pk_hash("42"), 42);
+        assert_eq!(pk_hash("0"), 0);
+        assert_eq!(pk_hash("-7"), -7);
+        assert_eq!(pk_hash("9223372036854775807"), i64::MAX);
+        assert_eq!(pk_hash("-9223372036854775808"), i64::MIN);
+        // Other texts hash, number-like ones included.
+        assert_eq!(pk_hash("007"), 5_656_221_068_875_067_950);
+        assert_eq!(pk_hash("+5"), 568_741_114_260_578_637);
+        assert_eq!(pk_hash("-0"), 562_960_981_632_208_760);
+        assert_eq!(pk_hash("-"), -5_808_622_843_851_602_280);
+        assert_eq!(pk_hash("9223372036854775808"), -590_260_884_831_411_150);
+        assert_eq!(pk_hash("1,2"), 5_005_242_015_423_130_918);
         // The FNV-1a 64 reference vectors.
         assert_eq!(pk_hash(""), 0xcbf2_9ce4_8422_2325_u64 as i64);
         assert_eq!(pk_hash("a"), 0xaf63_dc4c_8601_ec8c_u64 as i64);
         assert_eq!(pk_hash("foobar"), 0x8594_4171_f739_67e8_u64 as i64);
         // Key texts as the writer stores them (bytes of UTF-8, signed).
         assert_eq!(pk_hash(""), -3_750_763_034_362_895_579);
-        assert_eq!(pk_hash("42"), 571_532_774_284_038_691);
         assert_eq!(pk_hash("7,a\\,b"), 1_648_216_675_676_886_269);
         assert_eq!(pk_hash("ü"), 775_193_114_114_000_874);
         assert_eq!(pk_hash("NULL"), 8_049_205_518_224_136_996);
