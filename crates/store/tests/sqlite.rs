@@ -404,3 +404,60 @@ fn purge_before_deferred_indexing_leaves_a_consistent_index() {
     )
     .unwrap();
 }
+
+#[test]
+fn row_history_never_mixes_rows_whose_hashes_collide() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut w, q, cfg) = open(&dir);
+    let fx = Fixture::new();
+    fx.write_all(&mut w);
+    // Give users row 2 the hash of row 1, as a collision would.
+    let c = rusqlite::Connection::open(cfg.path()).unwrap();
+    let moved = c
+        .execute(
+            "UPDATE changes SET pk_hash = (SELECT pk_hash FROM changes WHERE pk_text = '1' LIMIT 1)
+             WHERE pk_text = '2'",
+            [],
+        )
+        .unwrap();
+    assert_eq!(moved, 3);
+    let h = q
+        .row_history(&RowHistoryQuery::new("ecommerce", "users", "1"))
+        .unwrap();
+    assert_eq!(ids(&h), [R1, R3]);
+}
+
+#[test]
+fn a_failed_batch_forgets_the_names_it_interned() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut w, q, _) = open(&dir);
+    let row = |file: &str, table: &str| {
+        rec(
+            file,
+            10,
+            0,
+            T0,
+            Operation::Insert,
+            table,
+            json!({"id": 1}),
+            None,
+            Some(json!({"id": 1})),
+        )
+    };
+    let (fa, fb) = ("mysql-bin.000007", "mysql-bin.000008");
+    // The rolled-back batch ends on file A / table a, names it interned.
+    let mut bad = row(fa, "a");
+    bad.key.event_pos = 20;
+    bad.database = "x".repeat(65);
+    w.write_batch(&[row(fa, "a"), bad], &[], &cp(fa, 30))
+        .unwrap_err();
+    // The next batch starts with the same names, then new ones that take
+    // the ids the failed batch had used.
+    w.write_batch(&[row(fa, "a")], &[], &cp(fa, 30)).unwrap();
+    w.write_batch(&[row(fb, "b")], &[], &cp(fb, 30)).unwrap();
+    for (file, table) in [(fa, "a"), (fb, "b")] {
+        let page = q.changes(&ChangesQuery::new("ecommerce", table)).unwrap();
+        assert_eq!(page.items.len(), 1, "{table}");
+        assert_eq!(page.items[0].record.key.binlog_file, file);
+    }
+}

@@ -4,6 +4,7 @@
 //! retention on its own connections (WAL readers never block the writer;
 //! purge takes the write lock one small chunk at a time).
 
+mod migrate;
 mod query;
 mod schema;
 mod write;

@@ -51,7 +51,8 @@ impl SqliteQueries {
                 | OpenFlags::SQLITE_OPEN_URI,
         )?;
         schema::configure(&conn, self.fsync_every_commit)?;
-        schema::check_version(&conn)?;
+        // `serve` may open an old file without a writer: migrate here too.
+        schema::upgrade(&conn)?;
         Ok(conn)
     }
 
@@ -195,6 +196,28 @@ fn paginate<T>(mut items: Vec<T>, limit: u32, seq: impl Fn(&T) -> i64) -> Page<T
     Page { items, next }
 }
 
+/// A row's changes by `changes_by_row`, `limit + 1` of them. The hash
+/// finds the row, the text rules out hash collisions.
+fn row_history_sql(tid: i64, q: &RowHistoryQuery, limit: u32) -> (String, Vec<Value>) {
+    let mut f = Filter::default();
+    f.params.push(Value::Integer(tid));
+    f.params
+        .push(Value::Integer(schema::pk_hash(&q.primary_key)));
+    f.params.push(Value::Text(q.primary_key.clone()));
+    f.seq_window("c.id", i64::MIN, i64::MAX, q.order, q.cursor);
+    f.time(&q.range);
+    f.ops(&q.operations);
+    f.params.push(Value::Integer(i64::from(limit) + 1));
+    let sql = format!(
+        "SELECT {CHANGE_COLUMNS} FROM changes c INDEXED BY changes_by_row {CHANGE_JOINS}
+         WHERE c.table_id = ?1 AND c.pk_hash = ?2 AND c.pk_text = ?3 {} ORDER BY c.id {} LIMIT ?{}",
+        f.sql,
+        order_sql(q.order),
+        f.params.len()
+    );
+    (sql, f.params)
+}
+
 fn rollup_rows(
     conn: &Connection,
     table_ids: &[i64],
@@ -288,21 +311,8 @@ impl QueryStore for SqliteQueries {
         check_range(&q.range)?;
         self.with_conn(|conn| {
             let tid = require_table(conn, &q.database, &q.table)?;
-            let mut f = Filter::default();
-            f.params.push(Value::Integer(tid));
-            f.params.push(Value::Text(q.primary_key.clone()));
-            f.seq_window("c.id", i64::MIN, i64::MAX, q.order, q.cursor);
-            f.time(&q.range);
-            f.ops(&q.operations);
-            f.params.push(Value::Integer(i64::from(limit) + 1));
-            let sql = format!(
-                "SELECT {CHANGE_COLUMNS} FROM changes c INDEXED BY changes_by_row {CHANGE_JOINS}
-                 WHERE c.table_id = ?1 AND c.pk_text = ?2 {} ORDER BY c.id {} LIMIT ?{}",
-                f.sql,
-                order_sql(q.order),
-                f.params.len()
-            );
-            change_page(conn, &sql, &f.params, limit)
+            let (sql, params) = row_history_sql(tid, q, limit);
+            change_page(conn, &sql, &params, limit)
         })
     }
 
@@ -739,5 +749,56 @@ fn column_item(change: StoredChange, column: &str) -> ColumnChangeItem {
         old: pick(&rec.old_data),
         new: pick(&rec.new_data),
         primary_key: rec.primary_key.to_map(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sqlite::SqliteStore;
+
+    fn plan(conn: &Connection, sql: &str, params: &[Value]) -> Vec<String> {
+        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        stmt.query_map(params_from_iter(params.iter()), |r| r.get::<_, String>(3))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    }
+
+    #[test]
+    fn row_history_searches_changes_by_row_on_the_hash_without_sorting() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = SqliteConfig::new(dir.path());
+        drop(SqliteStore::open(&cfg).unwrap());
+        let conn = Connection::open(cfg.path()).unwrap();
+        let mut q = RowHistoryQuery::new("db", "t", "7,a\\,b");
+        for (order, cursor, filtered) in [
+            (Order::Asc, None, false),
+            (Order::Desc, Some(10), false),
+            (Order::Asc, Some(3), true),
+        ] {
+            q.order = order;
+            q.cursor = cursor;
+            if filtered {
+                q.range = TimeRange {
+                    start: Some(100),
+                    end: Some(200),
+                };
+                q.operations = vec![Operation::Update];
+            }
+            let (sql, params) = row_history_sql(1, &q, 50);
+            let steps = plan(&conn, &sql, &params);
+            let on_changes: Vec<_> = steps.iter().filter(|s| s.contains(" c ")).collect();
+            assert_eq!(on_changes.len(), 1, "{steps:?}");
+            assert!(
+                on_changes[0]
+                    .starts_with("SEARCH c USING INDEX changes_by_row (table_id=? AND pk_hash=?"),
+                "{steps:?}"
+            );
+            assert!(
+                !steps.iter().any(|s| s.contains("TEMP B-TREE")),
+                "{steps:?}"
+            );
+        }
     }
 }

@@ -24,11 +24,17 @@ pub struct SqliteStore {
 }
 
 /// Interned names and the sequence counters. Only valid while in step with
-/// the committed file: reloaded after any failed batch.
+/// the committed file: reloaded (all fields, the `last_*` ones included)
+/// after any failed batch.
 #[derive(Default)]
 struct Interned {
     tables: HashMap<String, HashMap<String, i64>>,
     files: HashMap<String, i64>,
+    /// The last name looked up and its id: consecutive rows are mostly of
+    /// one table and one file, and comparing a short name is cheaper than
+    /// hashing it.
+    last_table: Option<(String, String, i64)>,
+    last_file: Option<(String, i64)>,
     rules: HashMap<String, i64>,
     /// The statement of the last stored change, shared by following changes
     /// of the same statement.
@@ -115,8 +121,9 @@ impl SqliteStore {
         {
             let mut insert = tx.prepare_cached(
                 "INSERT INTO changes (id, table_id, ts, op, file_id, event_pos, row_index,
-                                      stmt_id, pk_text, pk, old_data, new_data, diff, tags)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+                                      stmt_id, pk_text, pk, old_data, new_data, diff, tags,
+                                      pk_hash)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
                  ON CONFLICT (file_id, event_pos, row_index) DO NOTHING",
             )?;
             let mut insert_fts = if index_inline {
@@ -142,6 +149,7 @@ impl SqliteStore {
                 let seq = ids.next_seq;
                 let (stmt_id, new_stmt) = ids.statement_for(rec);
                 let op = op_code(rec.operation);
+                let pk_hash = schema::pk_hash(&rec.pk_text);
                 let inserted = insert.execute(params![
                     seq,
                     table_id,
@@ -161,6 +169,7 @@ impl SqliteStore {
                     } else {
                         Some(serde_json::to_string(&rec.tags)?)
                     },
+                    pk_hash,
                 ])?;
                 if inserted == 0 {
                     outcome.skipped += 1;
@@ -262,6 +271,27 @@ fn upsert_rollups(conn: &Connection, delta: &RollupDelta) -> Result<()> {
 
 impl Interned {
     fn table_id(&mut self, conn: &Connection, db: &str, table: &str) -> Result<i64> {
+        if let Some((d, t, id)) = &self.last_table {
+            if d == db && t == table {
+                return Ok(*id);
+            }
+        }
+        let id = self.table_id_uncached(conn, db, table)?;
+        // Reusing the buffers: rows alternating between tables miss every time.
+        match &mut self.last_table {
+            Some((d, t, last)) => {
+                d.clear();
+                d.push_str(db);
+                t.clear();
+                t.push_str(table);
+                *last = id;
+            }
+            None => self.last_table = Some((db.to_string(), table.to_string(), id)),
+        }
+        Ok(id)
+    }
+
+    fn table_id_uncached(&mut self, conn: &Connection, db: &str, table: &str) -> Result<i64> {
         if let Some(id) = self.tables.get(db).and_then(|t| t.get(table)) {
             return Ok(*id);
         }
@@ -280,11 +310,27 @@ impl Interned {
     }
 
     fn file_id(&mut self, conn: &Connection, name: &str) -> Result<i64> {
-        if let Some(id) = self.files.get(name) {
-            return Ok(*id);
+        if let Some((n, id)) = &self.last_file {
+            if n == name {
+                return Ok(*id);
+            }
         }
-        let id = intern(conn, "binlog_files", name)?;
-        self.files.insert(name.to_string(), id);
+        let id = match self.files.get(name) {
+            Some(id) => *id,
+            None => {
+                let id = intern(conn, "binlog_files", name)?;
+                self.files.insert(name.to_string(), id);
+                id
+            }
+        };
+        match &mut self.last_file {
+            Some((n, last)) => {
+                n.clear();
+                n.push_str(name);
+                *last = id;
+            }
+            None => self.last_file = Some((name.to_string(), id)),
+        }
         Ok(id)
     }
 
