@@ -18,7 +18,6 @@ use std::time::{Duration, Instant};
 use common::{bin, stderr};
 use pipeline::ChangeRecord;
 use store::config::StoreConfig;
-use store::ChangesQuery;
 use testkit::{MariaDb, Options};
 
 const USER: &str = "repl";
@@ -123,21 +122,10 @@ fn records(config: &Path) -> Vec<ChangeRecord> {
     let q = StoreConfig::Sqlite(runner::stores::sqlite_config(&cfg))
         .open_queries()
         .unwrap();
-    let mut out = Vec::new();
-    for t in q.tables().unwrap() {
-        let mut cursor = None;
-        loop {
-            let mut query = ChangesQuery::new(t.database.clone(), t.table.clone());
-            query.limit = 5000;
-            query.cursor = cursor;
-            let page = q.changes(&query).unwrap();
-            out.extend(page.items.iter().map(|c| c.record.clone()));
-            match page.next {
-                Some(n) if !page.items.is_empty() => cursor = Some(n),
-                _ => break,
-            }
-        }
-    }
+    let mut out: Vec<ChangeRecord> = common::all_stored_changes(q.as_ref())
+        .into_iter()
+        .map(|c| c.record)
+        .collect();
     out.sort_by_key(|r| (r.key.binlog_file.clone(), r.key.event_pos, r.key.row_index));
     out
 }

@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use pipeline::mask::{MaskSpec, MaskStrategy, Masker};
 use serde_json::Value;
 use store::config::StoreConfig;
-use store::{ChangesQuery, QueryStore};
+use store::QueryStore;
 use testkit::{MariaDb, Options};
 
 use common::bin;
@@ -265,33 +265,19 @@ type Change = (String, String, Option<Value>, Option<Value>);
 /// Every stored change by key.
 fn stored(q: &dyn QueryStore) -> BTreeMap<Key, Change> {
     let mut out = BTreeMap::new();
-    for t in q.tables().unwrap() {
-        let mut cursor = None;
-        loop {
-            let mut query = ChangesQuery::new(t.database.clone(), t.table.clone());
-            query.limit = 5000;
-            query.cursor = cursor;
-            let page = q.changes(&query).unwrap();
-            for c in &page.items {
-                let r = &c.record;
-                let image =
-                    |m: &Option<pipeline::JsonText>| m.as_ref().map(|m| Value::Object(m.to_map()));
-                let prev = out.insert(
-                    (r.key.binlog_file.clone(), r.key.event_pos, r.key.row_index),
-                    (
-                        r.table.clone(),
-                        r.operation.as_str().to_string(),
-                        image(&r.old_data),
-                        image(&r.new_data),
-                    ),
-                );
-                assert!(prev.is_none(), "{} stored twice in {}", r.id(), q.name());
-            }
-            match page.next {
-                Some(n) if !page.items.is_empty() => cursor = Some(n),
-                _ => break,
-            }
-        }
+    for c in common::all_stored_changes(q) {
+        let r = &c.record;
+        let image = |m: &Option<pipeline::JsonText>| m.as_ref().map(|m| Value::Object(m.to_map()));
+        let prev = out.insert(
+            (r.key.binlog_file.clone(), r.key.event_pos, r.key.row_index),
+            (
+                r.table.clone(),
+                r.operation.as_str().to_string(),
+                image(&r.old_data),
+                image(&r.new_data),
+            ),
+        );
+        assert!(prev.is_none(), "{} stored twice in {}", r.id(), q.name());
     }
     out
 }

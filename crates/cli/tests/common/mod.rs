@@ -165,3 +165,25 @@ impl Drop for KillOnDrop {
         let _ = self.0.wait();
     }
 }
+
+/// Every change a store holds, table by table, each table in seq order
+/// (paged through the query API the way the REST routes page).
+pub fn all_stored_changes(q: &dyn store::QueryStore) -> Vec<store::StoredChange> {
+    let mut out = Vec::new();
+    for t in q.tables().unwrap() {
+        let mut cursor = None;
+        loop {
+            let mut query = store::ChangesQuery::new(t.database.clone(), t.table.clone());
+            query.limit = 5000;
+            query.cursor = cursor;
+            let page = q.changes(&query).unwrap();
+            let last_page = page.items.is_empty() || page.next.is_none();
+            cursor = page.next;
+            out.extend(page.items);
+            if last_page {
+                break;
+            }
+        }
+    }
+    out
+}
