@@ -673,7 +673,7 @@ mod tests {
         let mut g = GtidEvent::parse(&[0u8; 25], false).expect("minimal GTID body");
         g.uuid = UUID;
         g.gno = gno;
-        ev(offset, et::GTID, Event::Gtid(g), None)
+        ev(offset, et::GTID, Event::Gtid(Box::new(g)), None)
     }
 
     fn query(offset: u64, sql: &'static str) -> EventRef<'static> {
@@ -685,7 +685,7 @@ mod tests {
             schema: b"shop",
             query: sql.as_bytes(),
         };
-        ev(offset, et::QUERY, Event::Query(q), None)
+        ev(offset, et::QUERY, Event::Query(Box::new(q)), None)
     }
 
     fn table(name: &str) -> Arc<TableMap> {

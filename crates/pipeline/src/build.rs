@@ -629,7 +629,7 @@ pub fn to_json(v: &Value<'_>, col: &ColumnDef, buf: &mut Vec<u8>) -> Json {
         Value::Int(i) => Json::from(*i),
         Value::UInt(u) => Json::from(*u),
         Value::Text(s) => Json::String(s.to_string()),
-        Value::Decimal(s) => Json::String(s.clone()),
+        Value::Decimal(s) => Json::String(s.to_string()),
         _ => {
             buf.clear();
             render::write_json_value(buf, v, col);

@@ -373,7 +373,7 @@ impl Val {
                 Num::parse(&d.to_string()).map_or(Val::Null, Val::Num)
             }
             Value::Float(_) | Value::Double(_) => Val::Null,
-            Value::Decimal(s) => Num::parse(s).map_or_else(|| Val::Str(s.clone()), Val::Num),
+            Value::Decimal(s) => Num::parse(s).map_or_else(|| Val::Str(s.to_string()), Val::Num),
             Value::Text(s) => Val::Str(s.to_string()),
             Value::Bytes(b) => Val::Bytes(b.to_vec()),
             Value::Date(_) | Value::Time(_) | Value::DateTime(_) | Value::Timestamp(_) => {

@@ -50,13 +50,13 @@ pub use xid::{XaPrepareEvent, XaXid, XidEvent};
 pub enum Event<'a> {
     StartV3(StartV3Event<'a>),
     FormatDescription(FormatDescription),
-    Query(QueryEvent<'a>),
+    Query(Box<QueryEvent<'a>>),
     Stop,
     Rotate(RotateEvent<'a>),
     IntVar(IntVarEvent),
     /// LOAD and NEW_LOAD.
-    Load(LoadEvent<'a>),
-    CreateFile(LoadEvent<'a>),
+    Load(Box<LoadEvent<'a>>),
+    CreateFile(Box<LoadEvent<'a>>),
     AppendBlock(AppendBlockEvent<'a>),
     ExecLoad(FileIdEvent),
     DeleteFile(FileIdEvent),
@@ -64,7 +64,7 @@ pub enum Event<'a> {
     UserVar(UserVarEvent<'a>),
     Xid(XidEvent),
     BeginLoadQuery(AppendBlockEvent<'a>),
-    ExecuteLoadQuery(ExecuteLoadQueryEvent<'a>),
+    ExecuteLoadQuery(Box<ExecuteLoadQueryEvent<'a>>),
     TableMap(Arc<TableMap>),
     /// Every rows event: pre-GA, v1, v2, PARTIAL_UPDATE and MariaDB's
     /// compressed ones (after decompression).
@@ -74,7 +74,7 @@ pub enum Event<'a> {
     Heartbeat(HeartbeatEvent<'a>),
     RowsQuery(RowsQueryEvent<'a>),
     /// GTID, ANONYMOUS_GTID and GTID_TAGGED (see [`GtidEvent::kind`]).
-    Gtid(GtidEvent<'a>),
+    Gtid(Box<GtidEvent<'a>>),
     PreviousGtids(PreviousGtidsEvent<'a>),
     TransactionContext(TransactionContextEvent<'a>),
     ViewChange(ViewChangeEvent<'a>),
@@ -111,12 +111,14 @@ impl<'a> Event<'a> {
     ) -> Result<Self, BodyError> {
         Ok(match type_code {
             et::START_V3 => Event::StartV3(StartV3Event::parse(body)?),
-            et::QUERY => Event::Query(QueryEvent::parse(body, fde)?),
+            et::QUERY => Event::Query(Box::new(QueryEvent::parse(body, fde)?)),
             et::STOP => Event::Stop,
             et::ROTATE => Event::Rotate(RotateEvent::parse(body, fde)?),
             et::INTVAR => Event::IntVar(IntVarEvent::parse(body, fde)?),
-            et::LOAD | et::NEW_LOAD => Event::Load(LoadEvent::parse(body, type_code, fde)?),
-            et::CREATE_FILE => Event::CreateFile(LoadEvent::parse(body, type_code, fde)?),
+            et::LOAD | et::NEW_LOAD => {
+                Event::Load(Box::new(LoadEvent::parse(body, type_code, fde)?))
+            }
+            et::CREATE_FILE => Event::CreateFile(Box::new(LoadEvent::parse(body, type_code, fde)?)),
             et::APPEND_BLOCK => Event::AppendBlock(AppendBlockEvent::parse(body, type_code, fde)?),
             et::EXEC_LOAD => Event::ExecLoad(FileIdEvent::parse(body)?),
             et::DELETE_FILE => Event::DeleteFile(FileIdEvent::parse(body)?),
@@ -130,7 +132,7 @@ impl<'a> Event<'a> {
                 Event::BeginLoadQuery(AppendBlockEvent::parse(body, type_code, fde)?)
             }
             et::EXECUTE_LOAD_QUERY => {
-                Event::ExecuteLoadQuery(ExecuteLoadQueryEvent::parse(body, fde)?)
+                Event::ExecuteLoadQuery(Box::new(ExecuteLoadQueryEvent::parse(body, fde)?))
             }
             et::TABLE_MAP => Event::TableMap(Arc::new(TableMap::parse(body, fde)?)),
             et::PRE_GA_WRITE_ROWS..=et::DELETE_ROWS_V1
@@ -141,9 +143,9 @@ impl<'a> Event<'a> {
             et::HEARTBEAT_V2 => Event::Heartbeat(HeartbeatEvent::parse_v2(body)?),
             et::IGNORABLE | et::AURORA_PADDING => Event::Ignored { type_code },
             et::ROWS_QUERY => Event::RowsQuery(RowsQueryEvent::parse_rows_query(body)?),
-            et::GTID => Event::Gtid(GtidEvent::parse(body, false)?),
-            et::ANONYMOUS_GTID => Event::Gtid(GtidEvent::parse(body, true)?),
-            et::GTID_TAGGED => Event::Gtid(GtidEvent::parse_tagged(body)?),
+            et::GTID => Event::Gtid(Box::new(GtidEvent::parse(body, false)?)),
+            et::ANONYMOUS_GTID => Event::Gtid(Box::new(GtidEvent::parse(body, true)?)),
+            et::GTID_TAGGED => Event::Gtid(Box::new(GtidEvent::parse_tagged(body)?)),
             et::PREVIOUS_GTIDS => Event::PreviousGtids(PreviousGtidsEvent::parse(body)?),
             et::TRANSACTION_CONTEXT => {
                 Event::TransactionContext(TransactionContextEvent::parse(body, fde)?)

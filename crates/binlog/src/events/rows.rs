@@ -11,7 +11,7 @@ use crate::error::{BodyError, DecodeError};
 use crate::events::table_map::TableMap;
 use crate::fde::FormatDescription;
 use crate::header::event_type as et;
-use crate::value::decode::decode_into;
+use crate::value::decode::{decode_into, put};
 use crate::value::{json, Value};
 
 /// What a rows event does to its rows.
@@ -298,7 +298,7 @@ impl<'a> RowIter<'a, '_> {
         // Every slot is assigned below: only the length needs setting.
         if img.len() != n {
             img.clear();
-            img.resize(n, None);
+            img.resize_with(n, || None);
         }
 
         // Which JSON columns (by ordinal among the table's JSON columns) hold diffs.
@@ -334,20 +334,20 @@ impl<'a> RowIter<'a, '_> {
                 nth_json += 1;
             }
             if !bit(present, i) {
-                *slot = None;
+                put(slot, None);
                 continue;
             }
             let is_null = bit(nulls, nth_null_bit);
             nth_null_bit += 1;
             if is_null {
-                *slot = Some(Value::Null);
+                put(slot, Some(Value::Null));
                 continue;
             }
             if track_json && col.type_code == ct::JSON && bit(partial_bits, json_ordinal) {
                 let base = partial_base.and_then(|b| b.get(i)).and_then(|v| v.as_ref());
                 let value = apply_partial_json(&mut self.r, col, base)
                     .map_err(|e| self.value_error(i, e))?;
-                *slot = Some(value);
+                put(slot, Some(value));
             } else if let Err(e) = decode_into(col, &mut self.r, slot) {
                 return Err(self.body_error(Some(i), e));
             }

@@ -407,7 +407,7 @@ fn go_mysql_decimals_match_select_output() {
         let after = row.after.as_ref().unwrap();
         for (i, want) in want.iter().enumerate() {
             let got = match after[i].as_ref().unwrap() {
-                Value::Decimal(s) => s.clone(),
+                Value::Decimal(s) => s.to_string(),
                 Value::Int(v) => v.to_string(),
                 other => panic!("unexpected {other:?}"),
             };

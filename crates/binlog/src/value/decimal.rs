@@ -14,6 +14,7 @@
 
 use crate::bytes::ByteReader;
 use crate::error::BodyError;
+use crate::value::DecimalText;
 
 /// Bytes used by a partial group of `n` digits.
 const DIG2BYTES: [usize; 10] = [0, 1, 1, 2, 2, 3, 3, 4, 4, 4];
@@ -71,14 +72,15 @@ pub fn decode_decimal(
     r: &mut ByteReader<'_>,
     precision: u8,
     scale: u8,
-) -> Result<String, BodyError> {
+) -> Result<DecimalText, BodyError> {
     let size = decimal_binary_size(precision, scale)?;
     let bytes = r.take(size)?;
     let mut text = [0u8; MAX_TEXT];
     let (start, end) = format_sized(&mut text, bytes, precision, scale)?;
-    // Only ASCII digits, '-' and '.' were written.
+    // Only ASCII digits, '-' and '.' were written. Texts up to 24 bytes
+    // (DECIMAL(22,x) and below) are stored inline: no allocation per value.
     std::str::from_utf8(&text[start..end])
-        .map(String::from)
+        .map(DecimalText::new)
         .map_err(|_| BodyError::Invalid("decimal text is not ASCII".into()))
 }
 
@@ -91,7 +93,7 @@ pub fn decode_decimal_bytes(
 ) -> Result<(String, usize), BodyError> {
     let mut r = ByteReader::new(bytes);
     let text = decode_decimal(&mut r, precision, scale)?;
-    Ok((text, r.position()))
+    Ok((text.into_string(), r.position()))
 }
 
 /// Append the text of the binary decimal `bytes` (exactly
@@ -123,6 +125,24 @@ pub fn write_decimal_digits(
 /// point and every fraction digit; the text starts at the first
 /// significant integer digit (or its sign).
 fn format_sized(
+    text: &mut [u8; MAX_TEXT],
+    bytes: &[u8],
+    precision: u8,
+    scale: u8,
+) -> Result<(usize, usize), BodyError> {
+    let intg = (precision - scale) as usize;
+    let frac = scale as usize;
+    if intg <= 18 && frac <= DIGITS_PER_WORD {
+        if let Some(end) = format_small(text, bytes, intg, frac) {
+            return Ok((0, end));
+        }
+        // A corrupt group: the general path names it.
+    }
+    format_groups(text, bytes, precision, scale)
+}
+
+/// [`format_sized`] for every precision, group by group.
+fn format_groups(
     text: &mut [u8; MAX_TEXT],
     bytes: &[u8],
     precision: u8,
@@ -184,6 +204,64 @@ fn format_sized(
         return Ok((significant - 1, end));
     }
     Ok((significant, end))
+}
+
+/// The usual DECIMAL (at most 18 integer and 9 fraction digits, e.g.
+/// DECIMAL(12,2)) printed from machine integers: the integer part as one
+/// u64, so no leading zeros to write and then skip. The text starts at
+/// `text[0]`; returns its end, or None when a group is corrupt.
+#[inline]
+fn format_small(
+    text: &mut [u8; MAX_TEXT],
+    bytes: &[u8],
+    intg: usize,
+    frac: usize,
+) -> Option<usize> {
+    let negative = bytes.first().is_some_and(|&b| b & 0x80 == 0);
+    let invert = if negative { 0xFF } else { 0 };
+    let mut pos = 0;
+    let mut group = |n_digits: usize| -> Option<u32> {
+        let n_bytes = if n_digits == DIGITS_PER_WORD {
+            4
+        } else {
+            DIG2BYTES[n_digits]
+        };
+        let mut value = 0u32;
+        for &b in bytes.get(pos..pos + n_bytes)? {
+            value = value << 8 | (b ^ invert) as u32;
+        }
+        if pos == 0 {
+            // Undo the flipped sign bit of the first byte.
+            value ^= 0x80 << (8 * (n_bytes - 1));
+        }
+        pos += n_bytes;
+        (value < POW10[n_digits]).then_some(value)
+    };
+    let mut int = 0u64;
+    let lead = intg % DIGITS_PER_WORD;
+    if lead > 0 {
+        int = group(lead)? as u64;
+    }
+    for _ in 0..intg / DIGITS_PER_WORD {
+        int = int * POW10[DIGITS_PER_WORD] as u64 + group(DIGITS_PER_WORD)? as u64;
+    }
+    let fraction = if frac > 0 { group(frac)? } else { 0 };
+    let mut at = 0;
+    // A stored negative zero prints without its sign, as MySQL prints zero.
+    if negative && (int != 0 || fraction != 0) {
+        text[0] = b'-';
+        at = 1;
+    }
+    let mut digits = itoa::Buffer::new();
+    let digits = digits.format(int).as_bytes();
+    text[at..at + digits.len()].copy_from_slice(digits);
+    at += digits.len();
+    if frac > 0 {
+        text[at] = b'.';
+        write_group(&mut text[at + 1..at + 1 + frac], fraction);
+        at += 1 + frac;
+    }
+    Some(at)
 }
 
 /// Reads the digit groups of a binary decimal in order and writes their
@@ -253,7 +331,7 @@ fn write_group(dst: &mut [u8], mut value: u32) {
 /// Old DECIMAL (type 0, tables created before MySQL 5.0.3): the value is its
 /// ASCII text, right-aligned in `bytes` with leading spaces. Returns the text
 /// without the padding, as the server's `Field_decimal::val_str` does.
-pub fn decode_old_decimal(bytes: &[u8]) -> Result<String, BodyError> {
+pub fn decode_old_decimal(bytes: &[u8]) -> Result<DecimalText, BodyError> {
     let start = bytes.iter().position(|&b| b != b' ').unwrap_or(bytes.len());
     let text = &bytes[start..];
     let body = match text.first() {
@@ -280,7 +358,7 @@ mod tests {
 
     fn dec(bytes: &[u8], p: u8, s: u8) -> String {
         let mut r = ByteReader::new(bytes);
-        let v = decode_decimal(&mut r, p, s).unwrap();
+        let v = decode_decimal(&mut r, p, s).unwrap().into_string();
         assert!(
             r.is_empty(),
             "DECIMAL({p},{s}) left {} bytes",
@@ -476,6 +554,72 @@ mod tests {
             decode_decimal(&mut r, 10, 2),
             Err(BodyError::Short { .. })
         ));
+    }
+
+    /// The integer fast path must print exactly what the group-by-group
+    /// path prints, and refuse exactly the values it calls corrupt.
+    #[test]
+    fn small_decimal_fast_path_matches_the_general_path() {
+        // xorshift: deterministic, no dependency.
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut checked = 0;
+        for precision in 1..=27u8 {
+            for scale in 0..=precision.min(9) {
+                let intg = (precision - scale) as usize;
+                if intg > 18 {
+                    continue;
+                }
+                let size = decimal_binary_size(precision, scale).unwrap();
+                for round in 0..400 {
+                    let mut bytes: Vec<u8> = (0..size).map(|_| next() as u8).collect();
+                    // Half the rounds: a valid value, via the test encoder.
+                    if round % 2 == 0 {
+                        let digits = |n: usize, r: u64| {
+                            let m = 10u64.pow(n.min(18) as u32);
+                            format!("{:0n$}", r % m.max(1), n = n)
+                        };
+                        let int = if intg == 0 {
+                            String::new()
+                        } else {
+                            digits(intg, next())
+                        };
+                        let fr = digits(scale as usize, next());
+                        let sign = if next() % 2 == 0 { "-" } else { "" };
+                        let text = if scale == 0 {
+                            format!("{sign}{int}")
+                        } else {
+                            format!("{sign}{int}.{fr}")
+                        };
+                        bytes = encode(&text, precision, scale);
+                    }
+                    let mut fast = [0u8; MAX_TEXT];
+                    let mut slow = [0u8; MAX_TEXT];
+                    let got = format_small(&mut fast, &bytes, intg, scale as usize);
+                    let want = format_groups(&mut slow, &bytes, precision, scale);
+                    match (got, want) {
+                        (Some(end), Ok((s, e))) => {
+                            assert_eq!(
+                                &fast[..end],
+                                &slow[s..e],
+                                "DECIMAL({precision},{scale}) bytes {bytes:02x?}"
+                            );
+                            checked += 1;
+                        }
+                        (None, Err(_)) => {}
+                        (got, want) => panic!(
+                            "DECIMAL({precision},{scale}) bytes {bytes:02x?}: fast {got:?}, general {want:?}"
+                        ),
+                    }
+                }
+            }
+        }
+        assert!(checked > 10_000, "only {checked} valid values compared");
     }
 
     #[test]

@@ -27,6 +27,11 @@ pub use json::{Json, JsonDiff};
 pub use render::{write_json_str, write_json_value, write_text_value};
 pub use temporal::{Date, DateTime, Time, Timestamp};
 
+/// The text of a DECIMAL value. A string that keeps up to 24 bytes inline
+/// (every DECIMAL of precision 22 or less), so the common DECIMAL column
+/// costs no allocation per value; it dereferences to `str`.
+pub type DecimalText = compact_str::CompactString;
+
 /// One decoded column value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value<'a> {
@@ -38,7 +43,7 @@ pub enum Value<'a> {
     Float(f32),
     Double(f64),
     /// DECIMAL/NUMERIC exactly as the server would print it, e.g. "-10.5500".
-    Decimal(String),
+    Decimal(DecimalText),
     /// YEAR; 0 is the zero year "0000".
     Year(u16),
     Date(Date),

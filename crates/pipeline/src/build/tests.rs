@@ -58,7 +58,7 @@ fn full_row(
         Some(Value::UInt(id)),
         text(phone),
         text(status),
-        Some(Value::Decimal(amount.to_string())),
+        Some(Value::Decimal(amount.into())),
         Some(Value::Timestamp(Timestamp {
             seconds: 1735722000,
             micros: 0,
