@@ -37,64 +37,42 @@ const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
 /// \f \r`, others as `\u00xx`); everything else, including non-ASCII, is
 /// copied as UTF-8.
 pub fn write_json_str(out: &mut Vec<u8>, s: &str) {
-    /// Bytes gathered on the stack between appends to `out`.
-    const CHUNK: usize = 256;
     let bytes = s.as_bytes();
     out.reserve(bytes.len() + 2);
     out.push(b'"');
-    // Escaped text is gathered in `buf` with fixed-size writes (a whole
-    // word is stored even when only its first bytes count: `n` says how
-    // much is valid), so no copy call is made per run between escapes.
-    let mut buf = [0u8; CHUNK + 16];
-    let mut n = 0;
     let mut i = 0;
-    while i < bytes.len() {
-        if n >= CHUNK {
-            out.extend_from_slice(&buf[..n]);
-            n = 0;
-        }
-        // Text rarely needs escapes: take eight bytes at a time up to the
-        // first one that does.
-        if let Some(word) = bytes.get(i..i + 8) {
+    loop {
+        // Text rarely needs escapes: copy eight bytes at a time (a fixed-size
+        // append is one store, no copy call) up to the first one that does.
+        while let Some(word) = bytes.get(i..i + 8) {
             let mut w = [0u8; 8];
             w.copy_from_slice(word);
-            buf[n..n + 8].copy_from_slice(&w);
             let found = escape_mask(u64::from_le_bytes(w));
-            if found == 0 {
-                n += 8;
-                i += 8;
-                continue;
+            if found != 0 {
+                let clean = (found.trailing_zeros() / 8) as usize;
+                out.extend_from_slice(&w[..clean]);
+                i += clean;
+                break;
             }
-            let clean = (found.trailing_zeros() / 8) as usize;
-            n += clean;
-            i += clean;
+            out.extend_from_slice(&w);
+            i += 8;
         }
+        // The byte needing an escape, or one of the last seven.
         let Some(&b) = bytes.get(i) else { break };
         match JSON_ESCAPE[b as usize] {
-            0 => {
-                buf[n] = b;
-                n += 1;
-            }
-            b'u' => {
-                buf[n..n + 6].copy_from_slice(&[
-                    b'\\',
-                    b'u',
-                    b'0',
-                    b'0',
-                    HEX_LOWER[(b >> 4) as usize],
-                    HEX_LOWER[(b & 0xf) as usize],
-                ]);
-                n += 6;
-            }
-            esc => {
-                buf[n] = b'\\';
-                buf[n + 1] = esc;
-                n += 2;
-            }
+            0 => out.push(b),
+            b'u' => out.extend_from_slice(&[
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX_LOWER[(b >> 4) as usize],
+                HEX_LOWER[(b & 0xf) as usize],
+            ]),
+            esc => out.extend_from_slice(&[b'\\', esc]),
         }
         i += 1;
     }
-    out.extend_from_slice(&buf[..n]);
     out.push(b'"');
 }
 
