@@ -1,10 +1,12 @@
 //! Backend-independent pieces: search text, row rebuilding, checkpoint order,
 //! rollup aggregation, stats assembly.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::HashMap;
 
 use pipeline::record::{ChangeKey, Checkpoint, Operation};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value as Json};
 
 use crate::error::{Result, StoreError};
@@ -51,9 +53,129 @@ pub(crate) fn check_range(range: &TimeRange) -> Result<()> {
 /// dates and times (searched by time range instead), and values already
 /// taken from the other image.
 pub fn search_text(record: &pipeline::record::ChangeRecord) -> String {
+    let old = record.old_data.as_ref().map(|t| t.as_str());
+    let new = record.new_data.as_ref().map(|t| t.as_str());
+    if let Some(text) = search_text_scan(old, new, record.primary_key.as_str()) {
+        return text;
+    }
     let old = record.old_data.as_ref().map(|m| m.to_map());
     let new = record.new_data.as_ref().map(|m| m.to_map());
     search_text_of(old.as_ref(), new.as_ref(), &record.primary_key.to_map())
+}
+
+/// [`search_text`] from the JSON text of the parts as stored; an error
+/// when one is not a JSON object.
+pub(crate) fn search_text_of_texts(
+    old_data: Option<&str>,
+    new_data: Option<&str>,
+    primary_key: Option<&str>,
+) -> Result<String> {
+    if let Some(text) = search_text_scan(old_data, new_data, primary_key.unwrap_or("{}")) {
+        return Ok(text);
+    }
+    let parse = |t: Option<&str>| -> Result<Option<Map<String, Json>>> {
+        Ok(t.map(serde_json::from_str).transpose()?)
+    };
+    let pk = parse(primary_key)?.unwrap_or_default();
+    Ok(search_text_of(
+        parse(old_data)?.as_ref(),
+        parse(new_data)?.as_ref(),
+        &pk,
+    ))
+}
+
+/// [`search_text_of`] over the images' JSON text, without building maps:
+/// members are split off with their values left as text, which is what
+/// the words are copied from and what old and new values are compared by
+/// (both images come from the same renderer, so equal values have equal
+/// text). This runs per row on the write path. `None` when a part is not
+/// a JSON object.
+fn search_text_scan(old_data: Option<&str>, new_data: Option<&str>, pk: &str) -> Option<String> {
+    fn members(t: &str) -> Option<Vec<(Cow<'_, str>, &RawValue)>> {
+        serde_json::from_str::<Members<'_>>(t).ok().map(|m| m.0)
+    }
+    let mut out = String::new();
+    match (old_data, new_data) {
+        (Some(old), Some(new)) => {
+            let new = members(new)?;
+            let old = members(old)?;
+            for (_, v) in &new {
+                push_scalars_text(v, &mut out)?;
+            }
+            for (k, v) in &old {
+                let same = new
+                    .iter()
+                    .find(|(nk, _)| nk == k)
+                    .is_some_and(|(_, nv)| nv.get() == v.get());
+                if !same {
+                    push_scalars_text(v, &mut out)?;
+                }
+            }
+        }
+        (Some(image), None) | (None, Some(image)) => {
+            for (_, v) in &members(image)? {
+                push_scalars_text(v, &mut out)?;
+            }
+        }
+        (None, None) => {
+            for (_, v) in &members(pk)? {
+                push_scalars_text(v, &mut out)?;
+            }
+        }
+    }
+    Some(out)
+}
+
+/// [`push_scalars`] for one value given as JSON text.
+fn push_scalars_text(v: &RawValue, out: &mut String) -> Option<()> {
+    let t = v.get();
+    match t.as_bytes().first()? {
+        b'n' => {}
+        b't' | b'f' => push_word(out, t),
+        b'"' => {
+            let Text(s) = serde_json::from_str(t).ok()?;
+            if !looks_temporal(&s) {
+                push_word(out, &s);
+            }
+        }
+        // Arrays and objects (JSON columns, binary values): rare, parsed.
+        b'[' | b'{' => push_scalars(&serde_json::from_str(t).ok()?, out),
+        // A number, kept as written (serde_json's arbitrary_precision
+        // prints it the same way).
+        _ => push_word(out, t),
+    }
+    Some(())
+}
+
+/// A JSON string, borrowed from the input when it has no escapes.
+#[derive(serde::Deserialize)]
+struct Text<'a>(#[serde(borrow)] Cow<'a, str>);
+
+/// The members of one JSON object in order, values as their JSON text.
+struct Members<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
+
+impl<'de> serde::Deserialize<'de> for Members<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Members<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<Members<'de>, A::Error> {
+                let mut members = Vec::with_capacity(map.size_hint().unwrap_or(16));
+                while let Some(Text(key)) = map.next_key()? {
+                    let value: &'de RawValue = map.next_value()?;
+                    members.push((key, value));
+                }
+                Ok(Members(members))
+            }
+        }
+        d.deserialize_map(Visit)
+    }
 }
 
 /// [`search_text`] from the parts as stored.
@@ -549,6 +671,75 @@ mod tests {
             tags: vec![],
         };
         assert_eq!(search_text(&rec), "1 new old");
+    }
+
+    /// The scan over JSON text must give exactly what the map-based
+    /// version gives, for every kind of value the renderer writes.
+    #[test]
+    fn search_text_scan_matches_the_map_version() {
+        use serde_json::json;
+        let values = [
+            json!(null),
+            json!(true),
+            json!(false),
+            json!(0),
+            json!(-17),
+            json!(18446744073709551615u64),
+            json!(1.5),
+            json!(-2.5e-7),
+            json!("plain"),
+            json!("with \"quotes\" and \\ and \n newline"),
+            json!("caf\u{e9} \u{1f64f} \u{4e2d}\u{6587}"),
+            json!("12999.00"),
+            json!("2024-01-15 10:30:00.123"),
+            json!("2024-01-15T10:30:00Z"),
+            json!("-838:59:59.000000"),
+            json!(""),
+            json!({"base64": "AAEC"}),
+            json!({"a": [1, "x", {"b": null, "c": "deep"}], "d": "2024-01-15"}),
+            json!([1, 2, "three"]),
+        ];
+        let n = values.len();
+        let image = |seed: usize| {
+            let mut m = Map::new();
+            for c in 0..6 {
+                m.insert(format!("c{c}"), values[(seed * 7 + c * 3) % n].clone());
+            }
+            m
+        };
+        let mut compared = 0;
+        for seed in 0..n * 4 {
+            let old = image(seed);
+            let mut new = old.clone();
+            // Change some columns, keep others.
+            for (i, v) in new.values_mut().enumerate() {
+                if (seed + i) % 3 == 0 {
+                    *v = values[(seed + i * 5) % n].clone();
+                }
+            }
+            let pk = image(seed + 1);
+            let text = |m: &Map<String, Json>| serde_json::to_string(m).unwrap();
+            let (ot, nt, pt) = (text(&old), text(&new), text(&pk));
+            for (o, nw) in [
+                (Some(&old), Some(&new)),
+                (Some(&old), None),
+                (None, Some(&new)),
+                (None, None),
+            ] {
+                let want = search_text_of(o, nw, &pk);
+                let got = search_text_scan(o.map(|_| ot.as_str()), nw.map(|_| nt.as_str()), &pt);
+                assert_eq!(got.as_deref(), Some(want.as_str()), "old {ot} new {nt}");
+                compared += 1;
+            }
+        }
+        assert_eq!(compared, 4 * n * 4);
+        // Not an object: no answer, and the stored-text entry point errors.
+        assert!(search_text_scan(Some("[1]"), None, "{}").is_none());
+        assert!(search_text_of_texts(Some("{bad"), None, None).is_err());
+        assert_eq!(
+            search_text_of_texts(None, Some(r#"{"a":"x y"}"#), Some(r#"{"id":1}"#)).unwrap(),
+            "x y"
+        );
     }
 
     #[test]

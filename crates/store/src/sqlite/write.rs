@@ -429,19 +429,14 @@ impl Store for SqliteStore {
             let mut insert =
                 tx.prepare_cached("INSERT INTO changes_fts (rowid, body) VALUES (?1, ?2)")?;
             let mut rows = scan.query(params![through, budget as i64])?;
-            let parse =
-                |t: Option<String>| -> Result<Option<serde_json::Map<String, serde_json::Value>>> {
-                    Ok(t.map(|t| serde_json::from_str(&t)).transpose()?)
-                };
             while let Some(r) = rows.next()? {
                 let id: i64 = r.get(0)?;
-                let pk = parse(r.get(1)?)?.unwrap_or_default();
-                let old = parse(r.get(2)?)?;
-                let new = parse(r.get(3)?)?;
-                insert.execute(params![
-                    id,
-                    util::search_text_of(old.as_ref(), new.as_ref(), &pk)
-                ])?;
+                let pk: Option<String> = r.get(1)?;
+                let old: Option<String> = r.get(2)?;
+                let new: Option<String> = r.get(3)?;
+                let text =
+                    util::search_text_of_texts(old.as_deref(), new.as_deref(), pk.as_deref())?;
+                insert.execute(params![id, text])?;
                 last = id;
                 done += 1;
             }
