@@ -9,6 +9,8 @@
 //! right names on each side of each ALTER. Without a stored history the
 //! columns stay `@1`, `@2`, … Skipped without MariaDB (CI=true: fails).
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -17,7 +19,7 @@ use pipeline::{ChangeRecord, Checkpoint, Config, JsonText, Operation};
 use runner::{Input, Observer, Resume, RunOptions, Runner};
 use serde_json::json;
 use store::config::StoreConfig;
-use store::{ChangesQuery, QueryStore};
+use store::QueryStore;
 use testkit::{MariaDb, Options};
 
 const USER: &str = "repl";
@@ -117,21 +119,7 @@ fn queries(cfg: &Config) -> Arc<dyn QueryStore> {
 
 /// Every record of a store, in binlog order.
 fn records(cfg: &Config) -> Vec<ChangeRecord> {
-    let q = queries(cfg);
-    let mut out = Vec::new();
-    for t in q.tables().unwrap() {
-        let mut query = ChangesQuery::new(t.database.clone(), t.table.clone());
-        query.limit = 1000;
-        out.extend(
-            q.changes(&query)
-                .unwrap()
-                .items
-                .into_iter()
-                .map(|c| c.record),
-        );
-    }
-    out.sort_by_key(|r| (r.key.binlog_file.clone(), r.key.event_pos, r.key.row_index));
-    out
+    common::all_records(&*queries(cfg))
 }
 
 fn copy_dir(from: &Path, to: &Path) {

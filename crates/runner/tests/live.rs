@@ -15,6 +15,8 @@
 //! there. Equal image sequences (every column, as the server returns it)
 //! mean every stored image held the source's values.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -364,27 +366,6 @@ fn show(row: &[Option<Vec<u8>>]) -> String {
         .join(" | ")
 }
 
-/// Every stored record, in commit order per table.
-fn records(q: &dyn QueryStore) -> Vec<pipeline::ChangeRecord> {
-    let mut out = Vec::new();
-    for t in q.tables().unwrap() {
-        let mut cursor = None;
-        loop {
-            let mut query = ChangesQuery::new(t.database.clone(), t.table.clone());
-            query.limit = 1000;
-            query.cursor = cursor;
-            let page = q.changes(&query).unwrap();
-            out.extend(page.items.iter().map(|c| c.record.clone()));
-            match page.next {
-                Some(n) if !page.items.is_empty() => cursor = Some(n),
-                _ => break,
-            }
-        }
-    }
-    out.sort_by_key(|r| (r.key.binlog_file.clone(), r.key.event_pos, r.key.row_index));
-    out
-}
-
 #[test]
 fn every_change_arrives_once_and_replays_to_equal_checksums() {
     let Some(db) = server() else { return };
@@ -402,7 +383,10 @@ fn every_change_arrives_once_and_replays_to_equal_checksums() {
     assert_eq!(summary.writes.inserted as usize, total);
     let stores = stores(&cfg);
     // Both stores hold the same records, field by field.
-    let (a, b) = (records(stores[0].as_ref()), records(stores[1].as_ref()));
+    let (a, b) = (
+        common::all_records(stores[0].as_ref()),
+        common::all_records(stores[1].as_ref()),
+    );
     assert_eq!(a.len(), total);
     for (x, y) in a.iter().zip(&b) {
         assert_eq!(x, y, "SQLite and MySQL store differ");
@@ -746,7 +730,7 @@ storage:
     let cfg_mysql = StoreConfig::Mysql(m);
     for c in [cfg_sqlite, cfg_mysql] {
         let q = c.open_queries().unwrap();
-        let left = records(q.as_ref());
+        let left = common::all_records(q.as_ref());
         assert_eq!(
             left.len(),
             written,
