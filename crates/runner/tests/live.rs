@@ -25,7 +25,7 @@ use pipeline::{Config, Operation};
 use runner::replay::{ReplayOptions, ReplayTarget};
 use runner::{Input, Observer, RunEnd, RunOptions, Runner};
 use store::config::StoreConfig;
-use store::{AlertQuery, ChangesQuery, QueryStore, TaggedQuery, TimeRange};
+use store::{AlertQuery, QueryStore, TaggedQuery, TimeRange};
 use testkit::{MariaDb, Options};
 
 const USER: &str = "repl";
@@ -264,22 +264,8 @@ fn stores(cfg: &Config) -> Vec<Arc<dyn QueryStore>> {
 
 fn counts(q: &dyn QueryStore) -> BTreeMap<(String, &'static str), usize> {
     let mut out = BTreeMap::new();
-    for t in q.tables().unwrap() {
-        let mut cursor = None;
-        loop {
-            let mut query = ChangesQuery::new(t.database.clone(), t.table.clone());
-            query.limit = 1000;
-            query.cursor = cursor;
-            let page = q.changes(&query).unwrap();
-            for c in &page.items {
-                *out.entry((c.record.table.clone(), c.record.operation.as_str()))
-                    .or_default() += 1;
-            }
-            match page.next {
-                Some(n) if !page.items.is_empty() => cursor = Some(n),
-                _ => break,
-            }
-        }
+    for r in common::all_records(q) {
+        *out.entry((r.table, r.operation.as_str())).or_default() += 1;
     }
     out
 }
