@@ -10,7 +10,7 @@
 //! | NULL                   | `Value::NULL`                   | `Value::Null`        | `NULL`                          |
 //! | TINY…LONGLONG, INT24   | `Int` / `UInt` (signedness meta)| `Int` / `UInt`       | decimal integer                 |
 //! | FLOAT / DOUBLE         | `Float(f32)` / `Double(f64)`    | same                 | `f32:`/`f64:` + shortest repr   |
-//! | NEWDECIMAL             | `Bytes(Decimal::to_string())`   | `Decimal(String)`    | `dec:` + digits                 |
+//! | NEWDECIMAL             | `Bytes(Decimal::to_string())`   | `Decimal(DecimalText)` | `dec:` + digits                 |
 //! | YEAR                   | `Bytes("1900+y")`, 0 → "1900"   | `Year(u16)`, 0 = 0   | `year:NNNN`, mc "1900" → 0000   |
 //! | DATE                   | `Date(y,m,d,0,0,0,0)`           | `Date`               | `YYYY-MM-DD`                    |
 //! | DATETIME(2)            | `Date(y,m,d,h,mi,s,µs)`         | `DateTime` (+fsp)    | `YYYY-MM-DD HH:MM:SS[.µµµµµµ]`  |
