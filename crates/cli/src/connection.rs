@@ -132,6 +132,8 @@ fn apply_config_file(
     };
     cfg.ca_file = src.ca_file;
     cfg.track_schema = src.track_schema;
+    cfg.heartbeat = src.heartbeat_period;
+    cfg.read_timeout = src.read_timeout;
     // `auto_position` matters when resuming from a saved GTID state; a
     // fresh start has none, so it starts from log_file/log_pos or the end.
     if !src.binlog.log_file.is_empty() {

@@ -540,7 +540,41 @@ fn empty_and_minimal_configs_get_defaults() {
     assert_eq!(cfg.storage.primary, StorageKind::Sqlite);
     assert!(cfg.warnings.iter().any(|w| w.path == "mysql"));
     let cfg = load("mysql:\n  source:\n    user: repl\n", None).unwrap();
-    assert_eq!(cfg.mysql.source.unwrap().binlog.server_id, 4242);
+    let src = cfg.mysql.source.unwrap();
+    assert_eq!(src.binlog.server_id, 4242);
+    assert_eq!(src.heartbeat_period, Duration::from_secs(2));
+    assert_eq!(src.read_timeout, Duration::from_secs(30));
+}
+
+#[test]
+fn heartbeat_period_and_read_timeout_are_settable_and_checked() {
+    let cfg = load(
+        "mysql:\n  source:\n    user: repl\n    heartbeat_period: 500ms\n    read_timeout: 5\n",
+        None,
+    )
+    .unwrap();
+    let src = cfg.mysql.source.unwrap();
+    assert_eq!(src.heartbeat_period, Duration::from_millis(500));
+    assert_eq!(src.read_timeout, Duration::from_secs(5));
+
+    let err = |yaml: &str| load(yaml, None).unwrap_err().to_string();
+    let e = err("mysql:\n  source:\n    user: repl\n    heartbeat_period: 0\n");
+    assert!(
+        e.contains("mysql.source.heartbeat_period") && e.contains("1ms"),
+        "{e}"
+    );
+    let e = err(
+        "mysql:\n  source:\n    user: repl\n    heartbeat_period: 10s\n    read_timeout: 10s\n",
+    );
+    assert!(
+        e.contains("mysql.source.read_timeout") && e.contains("longer"),
+        "{e}"
+    );
+    let e = err("mysql:\n  source:\n    user: repl\n    heartbeat_period: soon\n");
+    assert!(
+        e.contains("mysql.source.heartbeat_period") && e.contains("duration"),
+        "{e}"
+    );
 }
 
 #[test]

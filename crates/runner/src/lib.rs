@@ -149,6 +149,8 @@ pub fn source_config(cfg: &Config) -> Result<SourceConfig> {
     };
     out.ca_file = src.ca_file.clone();
     out.track_schema = src.track_schema;
+    out.heartbeat = src.heartbeat_period;
+    out.read_timeout = src.read_timeout;
     out.start = if src.binlog.log_file.is_empty() {
         StartPosition::End
     } else {
@@ -1083,6 +1085,25 @@ mod tests {
         h.versions("db", "t")[0].schema.as_ref().unwrap().columns[0]
             .name
             .clone()
+    }
+
+    #[test]
+    fn source_config_takes_heartbeat_period_and_read_timeout() {
+        let yaml = "mysql:\n  source:\n    user: repl\n    heartbeat_period: 250ms\n    read_timeout: 3s\n";
+        let cfg = Config::parse(yaml, "config.yaml", None, &|_| None).unwrap();
+        let src = source_config(&cfg).unwrap();
+        assert_eq!(src.heartbeat, Duration::from_millis(250));
+        assert_eq!(src.read_timeout, Duration::from_secs(3));
+        let defaults = Config::parse(
+            "mysql:\n  source:\n    user: repl\n",
+            "config.yaml",
+            None,
+            &|_| None,
+        )
+        .unwrap();
+        let src = source_config(&defaults).unwrap();
+        assert_eq!(src.heartbeat, Duration::from_secs(2));
+        assert_eq!(src.read_timeout, Duration::from_secs(30));
     }
 
     #[test]

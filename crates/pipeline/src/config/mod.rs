@@ -208,6 +208,15 @@ pub struct SourceSettings {
     pub track_schema: bool,
     /// Ours: read these binlog files instead of a server (no connection).
     pub files: Vec<PathBuf>,
+    /// Ours: how often an idle source sends a heartbeat (default 2 s). It
+    /// also bounds how stale the lag figure gets while nothing is written.
+    #[serde(deserialize_with = "de::duration")]
+    pub heartbeat_period: Duration,
+    /// Ours: no packet from the source for this long, heartbeats included,
+    /// means the link is dead and is reconnected (default 30 s; must be
+    /// longer than `heartbeat_period`).
+    #[serde(deserialize_with = "de::duration")]
+    pub read_timeout: Duration,
 }
 
 impl Default for SourceSettings {
@@ -223,6 +232,8 @@ impl Default for SourceSettings {
             ca_file: None,
             track_schema: true,
             files: Vec::new(),
+            heartbeat_period: Duration::from_secs(2),
+            read_timeout: Duration::from_secs(30),
         }
     }
 }

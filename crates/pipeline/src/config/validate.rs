@@ -64,6 +64,27 @@ impl Config {
                 }
             }
         }
+        // The server takes the period in nanoseconds up to 4294967 s, and
+        // rounds anything under 1 ms to "no heartbeat".
+        if src.heartbeat_period < Duration::from_millis(1)
+            || src.heartbeat_period > Duration::from_secs(4_294_967)
+        {
+            v.error(
+                "mysql.source.heartbeat_period",
+                format!(
+                    "expected a period from 1ms to 4294967s, got {:?}",
+                    src.heartbeat_period
+                ),
+            );
+        } else if src.read_timeout <= src.heartbeat_period {
+            v.error(
+                "mysql.source.read_timeout",
+                format!(
+                    "must be longer than mysql.source.heartbeat_period ({:?}), got {:?}: an idle but healthy link would be dropped",
+                    src.heartbeat_period, src.read_timeout
+                ),
+            );
+        }
         if src.binlog.log_pos < 4 {
             v.error(
                 "mysql.source.binlog.log_pos",
