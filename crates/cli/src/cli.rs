@@ -76,6 +76,12 @@ pub struct RecordOutputArgs {
     /// waiting for their XID (their rows then carry "xid": null).
     #[arg(long, default_value_t = 10_000, value_name = "ROWS", value_parser = clap::value_parser!(u64).range(1..))]
     pub max_buffered_rows: u64,
+
+    /// Leave out each row's `query` (the statement that made it, from
+    /// ROWS_QUERY / ANNOTATE_ROWS), which otherwise repeats on every row of
+    /// a statement
+    #[arg(long)]
+    pub no_query: bool,
 }
 
 #[derive(Debug, Args)]

@@ -101,8 +101,10 @@ fn with_record_sink<T>(
     let out: BufWriter<StdoutLock<'static>> =
         BufWriter::with_capacity(OUTPUT_BUFFER, io::stdout().lock());
     match format {
-        ParseFormat::Jsonl => f(&mut JsonlSink::new(out, output.max_buffered_rows)),
-        ParseFormat::Text => f(&mut TextSink::new(out)),
+        ParseFormat::Jsonl => {
+            f(&mut JsonlSink::new(out, output.max_buffered_rows).with_query(!output.no_query))
+        }
+        ParseFormat::Text => f(&mut TextSink::new(out).with_query(!output.no_query)),
     }
 }
 

@@ -430,3 +430,37 @@ fn positions_apply_to_the_first_and_last_of_several_files() {
     );
     assert_eq!(row_changes(&recs).len(), 1);
 }
+
+#[test]
+fn no_query_leaves_the_statement_out_of_rows_only() {
+    let Some(f) = sample() else { return };
+    let with = jsonl(&f, &[]);
+    let without = jsonl(&f, &["--no-query"]);
+    // The sample is MariaDB's with ANNOTATE_ROWS: rows carry the statement.
+    assert!(row_changes(&with).iter().any(|r| r["query"].is_string()));
+    assert!(row_changes(&without)
+        .iter()
+        .all(|r| r.get("query").is_none()));
+    // Everything else is the same, DDL statements included.
+    assert_eq!(with.len(), without.len());
+    for (mut a, b) in with.into_iter().zip(without) {
+        if a.get("event").is_none() {
+            a.as_object_mut().unwrap().remove("query");
+        }
+        assert_eq!(a, b);
+    }
+    // Text output drops the statement line too.
+    let text = |extra: &[&str]| {
+        let mut args = vec!["parse", "--format", "text"];
+        args.extend_from_slice(extra);
+        args.push(f.to_str().unwrap());
+        let out = run(&args);
+        assert!(out.status.success(), "{}", stderr(&out));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let (full, bare) = (text(&[]), text(&["--no-query"]));
+    assert!(full.lines().any(|l| l.starts_with("#Q> INSERT INTO")));
+    assert!(!bare.lines().any(|l| l.starts_with("#Q> ")));
+    let kept: Vec<&str> = full.lines().filter(|l| !l.starts_with("#Q> ")).collect();
+    assert_eq!(kept, bare.lines().collect::<Vec<_>>());
+}

@@ -93,6 +93,7 @@ pub struct JsonlSink<W: Write> {
     suffix: Vec<u8>,
     tail: Vec<u8>,
     buffers: RowBuffers,
+    with_query: bool,
 }
 
 impl<W: Write> JsonlSink<W> {
@@ -110,7 +111,14 @@ impl<W: Write> JsonlSink<W> {
             suffix: Vec::new(),
             tail: Vec::new(),
             buffers: RowBuffers::default(),
+            with_query: true,
         }
+    }
+
+    /// Whether row records carry `query` (default yes).
+    pub fn with_query(mut self, yes: bool) -> Self {
+        self.with_query = yes;
+        self
     }
 
     /// The keys of `table`, taken out of the cache (put them back with
@@ -412,6 +420,10 @@ impl<W: Write> Sink for JsonlSink<W> {
 
     fn flush(&mut self) -> io::Result<()> {
         self.out.flush()
+    }
+
+    fn wants_query(&self) -> bool {
+        self.with_query
     }
 }
 

@@ -26,6 +26,7 @@ pub struct TextSink<W: Write> {
     out: W,
     iso: IsoCache,
     buf: Vec<u8>,
+    with_query: bool,
 }
 
 impl<W: Write> TextSink<W> {
@@ -34,7 +35,14 @@ impl<W: Write> TextSink<W> {
             out,
             iso: IsoCache::default(),
             buf: Vec::with_capacity(64 * 1024),
+            with_query: true,
         }
+    }
+
+    /// Whether rows show the statement that made them (default yes).
+    pub fn with_query(mut self, yes: bool) -> Self {
+        self.with_query = yes;
+        self
     }
 
     fn header(&mut self, ctx: &Ctx<'_>, type_name: &str) {
@@ -112,6 +120,10 @@ fn write_image(out: &mut Vec<u8>, image: &[Option<Value<'_>>], table: &TableMap)
 }
 
 impl<W: Write> Sink for TextSink<W> {
+    fn wants_query(&self) -> bool {
+        self.with_query
+    }
+
     fn rows(&mut self, ctx: &Ctx<'_>, table: &Arc<TableMap>, rows: &RowsEvent<'_>) -> Result<u64> {
         self.header(ctx, ctx.type_name);
         if let Some(q) = ctx.query {
