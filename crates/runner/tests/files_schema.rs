@@ -217,15 +217,8 @@ fn minimal_metadata_files_take_names_from_the_stored_schema_history_across_alter
     let live_dir = scratch.path().join("live");
     let live_cfg = config(&db, &live_dir, &[]);
     let live_log = Arc::new(Recorder::default());
-    let runner = Runner::with_observer(
-        live_cfg.clone(),
-        Input::from_config(&live_cfg).unwrap(),
-        RunOptions::default(),
-        Arc::clone(&live_log) as Arc<dyn Observer>,
-    )
-    .unwrap();
-    let handle = runner.handle();
-    let running = std::thread::spawn(move || runner.run_blocking());
+    let (handle, running) =
+        common::spawn_run(&live_cfg, Arc::clone(&live_log) as Arc<dyn Observer>);
     let until = Instant::now() + Duration::from_secs(60);
     while !live_log
         .all()

@@ -634,15 +634,7 @@ storage:
     store::mysql::drop_db(&m).unwrap();
     store::mysql::init_db(&m).unwrap();
     let log = Arc::new(Recorder::default());
-    let runner = Runner::with_observer(
-        cfg.clone(),
-        Input::from_config(&cfg).unwrap(),
-        RunOptions::default(),
-        Arc::clone(&log) as Arc<dyn Observer>,
-    )
-    .unwrap();
-    let handle = runner.handle();
-    let running = std::thread::spawn(move || runner.run_blocking());
+    let (handle, running) = common::spawn_run(&cfg, Arc::clone(&log) as Arc<dyn Observer>);
 
     // New rows, one every 25 ms, while the old ones are ingested and purged;
     // the committed count is sampled to find the longest stall.
