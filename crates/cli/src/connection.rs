@@ -118,22 +118,7 @@ fn apply_config_file(
             "--config: {name}: mysql.source.files names local binlog files; read them with `binlog-analyzer parse FILE…`"
         )));
     }
-    cfg.host = src.host;
-    cfg.port = src.port;
-    cfg.user = src.user;
-    cfg.charset = src.charset;
-    cfg.server_id = src.binlog.server_id;
-    cfg.tls = match src.tls {
-        pipeline::config::TlsMode::Off => TlsMode::Off,
-        pipeline::config::TlsMode::Preferred => TlsMode::Preferred,
-        pipeline::config::TlsMode::Required => TlsMode::Required,
-        pipeline::config::TlsMode::VerifyCa => TlsMode::VerifyCa,
-        pipeline::config::TlsMode::VerifyIdentity => TlsMode::VerifyIdentity,
-    };
-    cfg.ca_file = src.ca_file;
-    cfg.track_schema = src.track_schema;
-    cfg.heartbeat = src.heartbeat_period;
-    cfg.read_timeout = src.read_timeout;
+    runner::apply_connection_settings(&src, cfg);
     // `auto_position` matters when resuming from a saved GTID state; a
     // fresh start has none, so it starts from log_file/log_pos or the end.
     if !src.binlog.log_file.is_empty() {
@@ -254,6 +239,20 @@ mysql:
         assert_eq!(cfg.server_id, 77);
         assert_eq!(cfg.password, "from-env", "environment beats the file");
         assert_eq!(cfg.start, StartPosition::Earliest);
+        std::fs::remove_dir_all(p.parent().unwrap()).unwrap();
+    }
+
+    #[test]
+    fn config_heartbeat_tls_and_schema_tracking_reach_stream() {
+        let p = temp_config(
+            "settings",
+            "mysql:\n  source:\n    user: repl\n    tls: required\n    track_schema: false\n    heartbeat_period: 250ms\n    read_timeout: 3s\n",
+        );
+        let cfg = config_of(&["--config", p.to_str().unwrap()], &[]).unwrap();
+        assert_eq!(cfg.heartbeat, std::time::Duration::from_millis(250));
+        assert_eq!(cfg.read_timeout, std::time::Duration::from_secs(3));
+        assert_eq!(cfg.tls, TlsMode::Required);
+        assert!(!cfg.track_schema);
         std::fs::remove_dir_all(p.parent().unwrap()).unwrap();
     }
 

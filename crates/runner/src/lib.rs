@@ -136,21 +136,10 @@ pub fn source_config(cfg: &Config) -> Result<SourceConfig> {
             cfg.files.config
         )));
     }
-    let mut out = SourceConfig::new(src.host.clone(), src.port, src.user.clone());
+    // Address and user come from `apply_connection_settings`.
+    let mut out = SourceConfig::new("", 0, "");
     out.password = src.password.expose().to_string();
-    out.charset = src.charset.clone();
-    out.server_id = src.binlog.server_id;
-    out.tls = match src.tls {
-        pipeline::config::TlsMode::Off => TlsMode::Off,
-        pipeline::config::TlsMode::Preferred => TlsMode::Preferred,
-        pipeline::config::TlsMode::Required => TlsMode::Required,
-        pipeline::config::TlsMode::VerifyCa => TlsMode::VerifyCa,
-        pipeline::config::TlsMode::VerifyIdentity => TlsMode::VerifyIdentity,
-    };
-    out.ca_file = src.ca_file.clone();
-    out.track_schema = src.track_schema;
-    out.heartbeat = src.heartbeat_period;
-    out.read_timeout = src.read_timeout;
+    apply_connection_settings(src, &mut out);
     out.start = if src.binlog.log_file.is_empty() {
         StartPosition::End
     } else {
@@ -160,6 +149,29 @@ pub fn source_config(cfg: &Config) -> Result<SourceConfig> {
         }
     };
     Ok(out)
+}
+
+/// Copy the connection settings of a `mysql.source` block into `out`:
+/// address, user, charset, server id, TLS, heartbeat, read timeout and
+/// schema tracking. The password and the start position stay the caller's,
+/// because `run` and `stream --config` each take them from more places.
+pub fn apply_connection_settings(src: &pipeline::config::SourceSettings, out: &mut SourceConfig) {
+    out.host.clone_from(&src.host);
+    out.port = src.port;
+    out.user.clone_from(&src.user);
+    out.charset.clone_from(&src.charset);
+    out.server_id = src.binlog.server_id;
+    out.tls = match src.tls {
+        pipeline::config::TlsMode::Off => TlsMode::Off,
+        pipeline::config::TlsMode::Preferred => TlsMode::Preferred,
+        pipeline::config::TlsMode::Required => TlsMode::Required,
+        pipeline::config::TlsMode::VerifyCa => TlsMode::VerifyCa,
+        pipeline::config::TlsMode::VerifyIdentity => TlsMode::VerifyIdentity,
+    };
+    out.ca_file.clone_from(&src.ca_file);
+    out.track_schema = src.track_schema;
+    out.heartbeat = src.heartbeat_period;
+    out.read_timeout = src.read_timeout;
 }
 
 /// Where a run starts.
