@@ -116,7 +116,7 @@ struct Payload {
 /// callers that key work on `Arc::ptr_eq` keep their caches warm.
 #[derive(Default)]
 struct TableCache {
-    maps: HashMap<u64, (Arc<TableMap>, Vec<u8>), BuildHasherDefault<TableIdHasher>>,
+    maps: TableIdMap<(Arc<TableMap>, Vec<u8>)>,
 }
 
 impl TableCache {
@@ -154,10 +154,15 @@ impl TableCache {
     }
 }
 
+/// A map keyed by table id, for the per-event lookups of decoders and
+/// their callers.
+pub type TableIdMap<V> = HashMap<u64, V, BuildHasherDefault<TableIdHasher>>;
+
 /// Table ids are small sequential numbers: one multiply spreads them over
 /// the hash table (SipHash would cost more than the rest of the lookup).
+/// Not for keys an attacker picks.
 #[derive(Default)]
-struct TableIdHasher(u64);
+pub struct TableIdHasher(u64);
 
 impl Hasher for TableIdHasher {
     fn finish(&self) -> u64 {

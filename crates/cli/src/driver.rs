@@ -15,14 +15,14 @@
 //!   group passes the filters and, under `--table`, only when the prepared
 //!   part of that XA transaction was written.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use anyhow::{anyhow, Result};
 use binlog::events::gtid::GtidKind;
 use binlog::events::rows::STMT_END_F;
 use binlog::events::{Event, TableMap};
-use binlog::stream::{BinlogStream, EventRef};
+use binlog::stream::{BinlogStream, EventRef, TableIdMap};
 use binlog::txn::{classify_statement, ClosedTxn, Gtid, StatementKind, TxnEnd, TxnTracker, XaId};
 use indicatif::ProgressBar;
 
@@ -151,7 +151,7 @@ pub struct Processor<'c> {
     /// File position just past the current top-level event.
     top_end: u64,
     /// `--table`/`--database` verdict per table id, for the map it was computed on.
-    table_verdicts: HashMap<u64, (Arc<TableMap>, bool)>,
+    table_verdicts: TableIdMap<(Arc<TableMap>, bool)>,
 }
 
 impl<'c> Processor<'c> {
@@ -174,7 +174,7 @@ impl<'c> Processor<'c> {
             total_rows: 0,
             query: TextSlot::default(),
             top_end: 0,
-            table_verdicts: HashMap::new(),
+            table_verdicts: TableIdMap::default(),
         }
     }
 

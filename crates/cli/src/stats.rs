@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use binlog::events::rows::{RowBuffers, RowsKind};
 use binlog::events::{RowsEvent, TableMap};
+use binlog::stream::TableIdMap;
 use binlog::txn::{TxnEnd, XaId};
 
 use serde_json::{json, Map, Value as J};
@@ -507,7 +508,7 @@ impl Stats {
 pub struct StatsSink {
     pub stats: Stats,
     /// table id -> (table map it was computed for, slot).
-    slots: HashMap<u64, (Arc<TableMap>, usize)>,
+    slots: TableIdMap<(Arc<TableMap>, usize)>,
     buffers: RowBuffers,
 }
 
@@ -515,7 +516,7 @@ impl StatsSink {
     pub fn new() -> Self {
         StatsSink {
             stats: Stats::new(),
-            slots: HashMap::new(),
+            slots: TableIdMap::default(),
             buffers: RowBuffers::default(),
         }
     }

@@ -10,11 +10,12 @@
 //! by the position just past the DDL. The caller persists it
 //! ([`SchemaHistory::to_json`]) next to the saved position.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
 use binlog::column::{column_type as ct, LogicalType};
 use binlog::events::table_map::{ColumnSchema, TableMap};
+use binlog::stream::TableIdMap;
 use serde::{Deserialize, Serialize};
 use sqlparser::ast::{
     AlterTableOperation, ColumnOption, CreateTableLikeKind, DataType, EnumMember,
@@ -1134,7 +1135,7 @@ pub struct SchemaTracker {
     /// Off: DDL is not followed and table maps pass through unchanged.
     follow: bool,
     /// Resolved table maps by table id (rows events name their table by id).
-    resolved: HashMap<u64, Arc<TableMap>>,
+    resolved: TableIdMap<Arc<TableMap>>,
     first_guess: Option<Guessed>,
 }
 
@@ -1156,7 +1157,7 @@ impl SchemaTracker {
         SchemaTracker {
             history,
             follow,
-            resolved: HashMap::new(),
+            resolved: TableIdMap::default(),
             first_guess: None,
         }
     }

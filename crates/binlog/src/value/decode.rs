@@ -136,7 +136,7 @@ fn put_some<'a>(slot: &mut Option<Value<'a>>, value: Value<'a>) {
 
 /// True when dropping `v` would free nothing.
 #[inline(always)]
-fn owns_nothing(v: &Option<Value<'_>>) -> bool {
+pub(crate) fn owns_nothing(v: &Option<Value<'_>>) -> bool {
     match v {
         None => true,
         Some(Value::Text(t)) => matches!(t, Cow::Borrowed(_)),

@@ -10,7 +10,6 @@
 //! through the same way, so memory stays flat on huge transactions.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::io::{self, Write};
 use std::sync::Arc;
 
@@ -18,6 +17,7 @@ use anyhow::Result;
 use binlog::column::ColumnDef;
 use binlog::events::rows::{RowBuffers, RowChange, RowsKind};
 use binlog::events::{RowsEvent, TableMap};
+use binlog::stream::TableIdMap;
 use binlog::txn::{TxnEnd, XaId};
 use binlog::value::{write_json_str, write_json_value, Value};
 
@@ -79,7 +79,7 @@ pub struct JsonlSink<W: Write> {
     out: W,
     max_buffered_rows: u64,
     iso: IsoCache,
-    keys: HashMap<u64, TableKeys>,
+    keys: TableIdMap<TableKeys>,
     /// Held records of the current transaction; row records lack their
     /// `,"xid":…}` tail.
     held: Vec<u8>,
@@ -102,7 +102,7 @@ impl<W: Write> JsonlSink<W> {
             out,
             max_buffered_rows: max_buffered_rows.max(1),
             iso: IsoCache::default(),
-            keys: HashMap::new(),
+            keys: TableIdMap::default(),
             held: Vec::with_capacity(64 * 1024),
             held_records: Vec::new(),
             held_rows: 0,
