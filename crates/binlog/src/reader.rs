@@ -124,6 +124,9 @@ pub struct EventReader<R: Read> {
     broken: bool,
     max_event_size: u32,
     verify_checksums: bool,
+    /// A fresh hasher, cloned per event: `Hasher::new` detects CPU
+    /// features on every call, which showed on streams of small events.
+    crc: crc32fast::Hasher,
 }
 
 impl<R: Read> EventReader<R> {
@@ -158,6 +161,7 @@ impl<R: Read> EventReader<R> {
             broken: false,
             max_event_size: DEFAULT_MAX_EVENT_SIZE,
             verify_checksums: true,
+            crc: crc32fast::Hasher::new(),
         }
     }
 
@@ -200,6 +204,15 @@ impl<R: Read> EventReader<R> {
             c.checksum_len,
         )
         .ok()
+    }
+
+    /// The body of the last event returned by [`EventReader::next_raw`]
+    /// (as [`RawEvent::body`], without building the event again).
+    #[inline]
+    pub fn current_body(&self) -> Option<&[u8]> {
+        let c = self.current.as_ref()?;
+        self.buf
+            .get(c.start + c.header_len..c.start + c.len - c.checksum_len)
     }
 
     /// Read the next event. `Ok(None)` at a clean end of input (at an event
@@ -288,7 +301,7 @@ impl<R: Read> EventReader<R> {
                 CHECKSUM_LEN
             };
             if fde.checksum == ChecksumAlg::Crc32 && self.verify_checksums {
-                verify_crc(offset, bytes, true)?;
+                verify_crc(self.crc.clone(), offset, bytes, true)?;
             }
             self.fde = fde;
             self.seen_fde = true;
@@ -299,7 +312,7 @@ impl<R: Read> EventReader<R> {
                 checksum_len = 0;
             }
             if checksum_len > 0 && self.verify_checksums {
-                verify_crc(offset, bytes, false)?;
+                verify_crc(self.crc.clone(), offset, bytes, false)?;
             }
         }
         let type_code = self.fde.normalize_type(raw_type);
@@ -320,7 +333,18 @@ impl<R: Read> EventReader<R> {
     /// Returns how many are available (fewer only at end of input). The
     /// buffer grows by doubling as data actually arrives, so a corrupt size
     /// field cannot make it allocate memory the input does not back.
+    #[inline]
     fn fill(&mut self, need: usize) -> io::Result<usize> {
+        // Nearly every event is already in the buffer: keep that check
+        // inline at both call sites, the reading out of line.
+        if self.end - self.start >= need {
+            return Ok(self.end - self.start);
+        }
+        self.fill_slow(need)
+    }
+
+    #[inline(never)]
+    fn fill_slow(&mut self, need: usize) -> io::Result<usize> {
         while self.end - self.start < need {
             let was_full = self.end == self.buf.len();
             // Only ever part of one event is left here (less than `need`):
@@ -383,7 +407,12 @@ fn old_format_from_start_event(bytes: &[u8]) -> FormatDescription {
 /// Check the trailing CRC32 of a whole event. The server computes an FDE's
 /// checksum with the binlog-in-use flag cleared, since it clears that flag
 /// in place when it closes the file.
-fn verify_crc(offset: u64, bytes: &[u8], is_fde: bool) -> Result<(), DecodeError> {
+fn verify_crc(
+    mut hasher: crc32fast::Hasher,
+    offset: u64,
+    bytes: &[u8],
+    is_fde: bool,
+) -> Result<(), DecodeError> {
     let Some(split) = bytes.len().checked_sub(CHECKSUM_LEN) else {
         return Err(DecodeError::Corrupt {
             offset,
@@ -393,7 +422,6 @@ fn verify_crc(offset: u64, bytes: &[u8], is_fde: bool) -> Result<(), DecodeError
     };
     let (data, tail) = bytes.split_at(split);
     let stored = u32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]]);
-    let mut hasher = crc32fast::Hasher::new();
     const FLAGS_AT: usize = 17;
     if is_fde && data.len() > FLAGS_AT && data[FLAGS_AT] & LOG_EVENT_BINLOG_IN_USE_F as u8 != 0 {
         hasher.update(&data[..FLAGS_AT]);

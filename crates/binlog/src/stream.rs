@@ -71,16 +71,28 @@ struct Pending {
     type_code: u8,
     in_payload: bool,
     source: Source,
-    /// Events decoded while reading (they change the stream's state).
-    /// Boxed: events are large, and a `Pending` is moved on every event.
-    prepared: Option<Box<Event<'static>>>,
+    /// Set for events handled while reading (they change the stream's
+    /// state); the rest are decoded by `next_event`.
+    prepared: Option<Prepared>,
+}
+
+/// An event handled while reading, in a form small enough to move on
+/// every event (boxing a whole `Event` cost an allocation per TABLE_MAP,
+/// i.e. per transaction on autocommit traffic).
+enum Prepared {
+    /// The new FORMAT_DESCRIPTION is the reader's current one.
+    FormatDescription,
+    TableMap(Arc<TableMap>),
+    Ignored {
+        type_code: u8,
+    },
 }
 
 /// What to do with an event after looking at its type.
 enum Step {
     Decode,
-    /// Already decoded (the event changed the stream's state).
-    Prepared(Box<Event<'static>>),
+    /// Already handled (the event changed the stream's state).
+    Prepared(Prepared),
     Compressed,
     Payload,
     Encrypted,
@@ -242,12 +254,14 @@ impl<R: Read> BinlogStream<R> {
         };
         let fde = self.reader.fde();
         let event = match pending.prepared {
-            Some(event) => *event,
+            Some(Prepared::FormatDescription) => Event::FormatDescription(fde.clone()),
+            Some(Prepared::TableMap(map)) => Event::TableMap(map),
+            Some(Prepared::Ignored { type_code }) => Event::Ignored { type_code },
             None => {
                 let body = match pending.source {
                     Source::Scratch => &self.scratch[..],
-                    Source::Outer => match self.reader.current() {
-                        Some(raw) => raw.body(),
+                    Source::Outer => match self.reader.current_body() {
+                        Some(body) => body,
                         None => return Ok(None),
                     },
                 };
@@ -334,11 +348,10 @@ impl<R: Read> BinlogStream<R> {
         };
         let (offset, header, type_code) = (raw.offset, raw.header, raw.type_code);
         // Re-borrow immutably so the FDE can be read alongside the body.
-        let Some(raw) = self.reader.current() else {
+        let Some(body) = self.reader.current_body() else {
             return Ok(None);
         };
         let fde = self.reader.fde();
-        let body = raw.body();
         let step = classify(
             &header,
             type_code,
@@ -397,7 +410,7 @@ fn classify(
     if !is_known_type(type_code) || type_code == et::IGNORABLE || type_code == et::AURORA_PADDING {
         if header.is_ignorable() || type_code == et::IGNORABLE || type_code == et::AURORA_PADDING {
             *ignored.entry(type_code).or_insert(0) += 1;
-            return Ok(Step::Prepared(Box::new(Event::Ignored { type_code })));
+            return Ok(Step::Prepared(Prepared::Ignored { type_code }));
         }
         return Err(DecodeError::UnknownEvent {
             offset,
@@ -408,13 +421,13 @@ fn classify(
         et::FORMAT_DESCRIPTION => {
             // Table ids are only meaningful within one server's file.
             tables.clear();
-            Step::Prepared(Box::new(Event::FormatDescription(fde.clone())))
+            Step::Prepared(Prepared::FormatDescription)
         }
         et::TABLE_MAP => {
             let map = tables
                 .bind(body, fde)
                 .map_err(|e| corrupt(offset, type_code, e))?;
-            Step::Prepared(Box::new(Event::TableMap(map)))
+            Step::Prepared(Prepared::TableMap(map))
         }
         et::MARIA_QUERY_COMPRESSED..=et::MARIA_DELETE_ROWS_COMPRESSED => Step::Compressed,
         et::TRANSACTION_PAYLOAD => Step::Payload,
