@@ -92,6 +92,10 @@ pub struct JsonlSink<W: Write> {
     prefix: Vec<u8>,
     suffix: Vec<u8>,
     tail: Vec<u8>,
+    positions: PositionWriter,
+    /// Reused for non-row records and the end of a transaction.
+    record: Vec<u8>,
+    end_tail: Vec<u8>,
     buffers: RowBuffers,
     with_query: bool,
 }
@@ -110,6 +114,9 @@ impl<W: Write> JsonlSink<W> {
             prefix: Vec::new(),
             suffix: Vec::new(),
             tail: Vec::new(),
+            positions: PositionWriter::default(),
+            record: Vec::with_capacity(256),
+            end_tail: Vec::with_capacity(64),
             buffers: RowBuffers::default(),
             with_query: true,
         }
@@ -160,6 +167,21 @@ impl<W: Write> JsonlSink<W> {
         }
     }
 
+    /// The reusable record buffer, empty.
+    fn take_record(&mut self) -> Vec<u8> {
+        let mut rec = std::mem::take(&mut self.record);
+        rec.clear();
+        rec
+    }
+
+    /// [`JsonlSink::emit`] a record built in [`JsonlSink::take_record`]'s
+    /// buffer, and keep the buffer.
+    fn emit_record(&mut self, rec: Vec<u8>) -> io::Result<()> {
+        let result = self.emit(&rec);
+        self.record = rec;
+        result
+    }
+
     fn event_head(&mut self, out: &mut Vec<u8>, event: &str, ctx: &Ctx<'_>) {
         out.extend_from_slice(b"{\"event\":\"");
         out.extend_from_slice(event.as_bytes());
@@ -169,16 +191,49 @@ impl<W: Write> JsonlSink<W> {
     }
 }
 
-/// `,"binlog_file":"…","binlog_pos":N,"gtid":…`
-fn write_position(out: &mut Vec<u8>, ctx: &Ctx<'_>) {
-    out.extend_from_slice(b",\"binlog_file\":");
-    write_json_str(out, ctx.file);
-    out.extend_from_slice(b",\"binlog_pos\":");
-    push_u64(out, ctx.pos);
-    out.extend_from_slice(b",\"gtid\":");
-    match ctx.gtid {
-        Some(g) => write_json_str(out, g),
-        None => out.extend_from_slice(b"null"),
+/// Writes `,"binlog_file":"…","binlog_pos":N,"gtid":…`. The file name and
+/// the GTID are escaped once and reused while they stay the same: every
+/// record of a transaction repeats them (three records per one-row
+/// transaction), and escaping them anew showed in `parse` profiles.
+#[derive(Default)]
+struct PositionWriter {
+    file: String,
+    /// `,"binlog_file":"…","binlog_pos":` for `file`.
+    file_json: Vec<u8>,
+    gtid: Option<String>,
+    /// `,"gtid":…` for `gtid`.
+    gtid_json: Vec<u8>,
+}
+
+impl PositionWriter {
+    fn write(&mut self, out: &mut Vec<u8>, ctx: &Ctx<'_>) {
+        if self.file_json.is_empty() || self.file != ctx.file {
+            self.file.clear();
+            self.file.push_str(ctx.file);
+            self.file_json.clear();
+            self.file_json.extend_from_slice(b",\"binlog_file\":");
+            write_json_str(&mut self.file_json, ctx.file);
+            self.file_json.extend_from_slice(b",\"binlog_pos\":");
+        }
+        out.extend_from_slice(&self.file_json);
+        push_u64(out, ctx.pos);
+        if self.gtid_json.is_empty() || self.gtid.as_deref() != ctx.gtid {
+            self.gtid_json.clear();
+            self.gtid_json.extend_from_slice(b",\"gtid\":");
+            match ctx.gtid {
+                Some(g) => {
+                    write_json_str(&mut self.gtid_json, g);
+                    let cached = self.gtid.get_or_insert_with(String::new);
+                    cached.clear();
+                    cached.push_str(g);
+                }
+                None => {
+                    self.gtid_json.extend_from_slice(b"null");
+                    self.gtid = None;
+                }
+            }
+        }
+        out.extend_from_slice(&self.gtid_json);
     }
 }
 
@@ -298,7 +353,7 @@ impl<W: Write> Sink for JsonlSink<W> {
         prefix.extend_from_slice(b"\",");
         let keys = self.take_keys(table);
         prefix.extend_from_slice(&keys.header);
-        write_position(&mut suffix, ctx);
+        self.positions.write(&mut suffix, ctx);
         if let Some(q) = ctx.query {
             let (q, cut) = truncate_str(q, MAX_QUERY_BYTES);
             suffix.extend_from_slice(b",\"query\":");
@@ -325,31 +380,31 @@ impl<W: Write> Sink for JsonlSink<W> {
     }
 
     fn opening(&mut self, ctx: &Ctx<'_>, opening: &Opening) -> io::Result<()> {
-        let mut rec = Vec::with_capacity(160);
+        let mut rec = self.take_record();
         match opening {
             Opening::Begin => {
                 self.event_head(&mut rec, "begin", ctx);
-                write_position(&mut rec, ctx);
+                self.positions.write(&mut rec, ctx);
             }
             Opening::XaStart(xid) => {
                 self.event_head(&mut rec, "xa_start", ctx);
-                write_position(&mut rec, ctx);
+                self.positions.write(&mut rec, ctx);
                 rec.extend_from_slice(b",\"xid\":");
                 write_xa_xid(&mut rec, xid);
             }
         }
         rec.extend_from_slice(b"}\n");
-        self.emit(&rec)
+        self.emit_record(rec)
     }
 
     fn xa_end(&mut self, ctx: &Ctx<'_>, xid: &XaId) -> io::Result<()> {
-        let mut rec = Vec::with_capacity(160);
+        let mut rec = self.take_record();
         self.event_head(&mut rec, "xa_end", ctx);
-        write_position(&mut rec, ctx);
+        self.positions.write(&mut rec, ctx);
         rec.extend_from_slice(b",\"xid\":");
         write_xa_xid(&mut rec, xid);
         rec.extend_from_slice(b"}\n");
-        self.emit(&rec)
+        self.emit_record(rec)
     }
 
     fn statement(
@@ -359,7 +414,7 @@ impl<W: Write> Sink for JsonlSink<W> {
         schema: &str,
         sql: &str,
     ) -> io::Result<()> {
-        let mut rec = Vec::with_capacity(160 + sql.len());
+        let mut rec = self.take_record();
         let event = match kind {
             StatementRecord::Ddl => "ddl",
             StatementRecord::Statement => "statement",
@@ -369,16 +424,19 @@ impl<W: Write> Sink for JsonlSink<W> {
         write_json_str(&mut rec, schema);
         rec.extend_from_slice(b",\"query\":");
         write_json_str(&mut rec, sql);
-        write_position(&mut rec, ctx);
+        self.positions.write(&mut rec, ctx);
         rec.extend_from_slice(b"}\n");
-        self.emit(&rec)
+        self.emit_record(rec)
     }
 
     fn ending(&mut self, ctx: &Ctx<'_>, ending: &Ending<'_>) -> io::Result<()> {
-        let mut xid = Vec::with_capacity(64);
+        // `,"xid":…}\n`, the tail of the held row records and of this one.
+        let mut tail = std::mem::take(&mut self.end_tail);
+        tail.clear();
+        tail.extend_from_slice(b",\"xid\":");
         let (event, xa) = match ending.end {
             TxnEnd::Xid(n) => {
-                push_u64(&mut xid, *n);
+                push_u64(&mut tail, *n);
                 ("commit", None)
             }
             TxnEnd::Commit | TxnEnd::Ddl => ("commit", ending.txn.xa.as_ref()),
@@ -387,24 +445,24 @@ impl<W: Write> Sink for JsonlSink<W> {
             TxnEnd::XaCommit(x) => ("xa_commit", Some(x)),
             TxnEnd::XaRollback(x) => ("xa_rollback", Some(x)),
         };
-        if xid.is_empty() {
+        if !matches!(ending.end, TxnEnd::Xid(_)) {
             match xa {
-                Some(x) => write_xa_xid(&mut xid, x),
-                None => xid.extend_from_slice(b"null"),
+                Some(x) => write_xa_xid(&mut tail, x),
+                None => tail.extend_from_slice(b"null"),
             }
         }
-        let mut tail = Vec::with_capacity(xid.len() + 12);
-        tail.extend_from_slice(b",\"xid\":");
-        tail.extend_from_slice(&xid);
         tail.extend_from_slice(b"}\n");
-        self.release(&tail)?;
+        let released = self.release(&tail);
         self.streaming = false;
 
-        let mut rec = Vec::with_capacity(160);
+        let mut rec = self.take_record();
         self.event_head(&mut rec, event, ctx);
-        write_position(&mut rec, ctx);
+        self.positions.write(&mut rec, ctx);
         rec.extend_from_slice(&tail);
-        self.out.write_all(&rec)
+        self.end_tail = tail;
+        let written = released.and_then(|()| self.out.write_all(&rec));
+        self.record = rec;
+        written
     }
 
     fn abandon_transaction(&mut self) -> io::Result<()> {
@@ -496,5 +554,56 @@ impl<W: Write> JsonlSink<W> {
             }
         }
         Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx<'a>(file: &'a str, pos: u64, gtid: Option<&'a str>) -> Ctx<'a> {
+        Ctx {
+            file,
+            pos,
+            timestamp: 0,
+            server_id: 1,
+            end_log_pos: 0,
+            type_name: "XID",
+            gtid,
+            query: None,
+            xa: None,
+        }
+    }
+
+    /// The cached file name and GTID must follow every change, including
+    /// a transaction without a GTID between two with one.
+    #[test]
+    fn position_writer_follows_file_and_gtid_changes() {
+        let mut w = PositionWriter::default();
+        let mut render = |c: Ctx<'_>| {
+            let mut out = Vec::new();
+            w.write(&mut out, &c);
+            String::from_utf8(out).unwrap()
+        };
+        assert_eq!(
+            render(ctx("a.000001", 4, Some("0-1-7"))),
+            r#","binlog_file":"a.000001","binlog_pos":4,"gtid":"0-1-7""#
+        );
+        assert_eq!(
+            render(ctx("a.000001", 90, Some("0-1-8"))),
+            r#","binlog_file":"a.000001","binlog_pos":90,"gtid":"0-1-8""#
+        );
+        assert_eq!(
+            render(ctx("a.000001", 120, None)),
+            r#","binlog_file":"a.000001","binlog_pos":120,"gtid":null"#
+        );
+        assert_eq!(
+            render(ctx("b\"2", 4, Some("0-1-8"))),
+            r#","binlog_file":"b\"2","binlog_pos":4,"gtid":"0-1-8""#
+        );
+        assert_eq!(
+            render(ctx("b\"2", 5, Some("0-1-8"))),
+            r#","binlog_file":"b\"2","binlog_pos":5,"gtid":"0-1-8""#
+        );
     }
 }
