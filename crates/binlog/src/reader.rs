@@ -217,6 +217,10 @@ impl<R: Read> EventReader<R> {
 
     /// Read the next event. `Ok(None)` at a clean end of input (at an event
     /// boundary); a partial event at the end is [`DecodeError::Truncated`].
+    // `next_raw`, `frame` and `finish` run once per event, each from one
+    // place: left to itself the compiler sometimes kept them out of line
+    // (+4.5 % instructions on `stats` of one-row transactions).
+    #[inline]
     pub fn next_raw(&mut self) -> Result<Option<RawEvent<'_>>, DecodeError> {
         self.current = None;
         if self.broken {
@@ -234,6 +238,7 @@ impl<R: Read> EventReader<R> {
     }
 
     /// Find the next event's extent: (start in `buf`, size, header).
+    #[inline]
     fn frame(&mut self) -> Result<Option<(usize, usize, EventHeader)>, DecodeError> {
         let offset = self.next_offset;
         let header_len = self.fde.header_length as usize;
@@ -275,6 +280,7 @@ impl<R: Read> EventReader<R> {
 
     /// Consume a framed event: track the FDE, verify the checksum. The
     /// event is consumed even when that fails, so a caller may go on.
+    #[inline]
     fn finish(
         &mut self,
         start: usize,
