@@ -432,16 +432,26 @@ impl DateTime {
     }
     /// As [`DateTime::write`] with an explicit number of fraction digits.
     pub fn write_with_fsp(&self, out: &mut Vec<u8>, fsp: u8) {
-        if let Some((text, len)) = usual_datetime(self, b' ', fsp) {
-            out.extend_from_slice(&text[..len]);
-            return;
+        self.write_separated(out, b' ', fsp);
+    }
+
+    /// Date, `separator`, time and `fsp` fraction digits.
+    fn write_separated(&self, out: &mut Vec<u8>, separator: u8, fsp: u8) {
+        match usual_datetime(self, separator, fsp) {
+            Some((text, len)) => out.extend_from_slice(&text[..len]),
+            None => self.stamp(separator, fsp).append_to(out),
         }
+    }
+
+    /// What [`DateTime::write_separated`] writes, for every value
+    /// (`usual_datetime` is its fast path).
+    fn stamp(&self, separator: u8, fsp: u8) -> Stamp {
         let mut t = Stamp::new();
         t.ymd(self.year, self.month, self.day);
-        t.push(b' ');
+        t.push(separator);
         t.hms(self.hour as u64, self.minute, self.second);
         t.fraction(self.micros, fsp);
-        t.append_to(out);
+        t
     }
 }
 
@@ -528,26 +538,15 @@ impl Timestamp {
     /// ISO-8601 UTC "YYYY-MM-DDTHH:MM:SS[.fraction]Z"; the zero timestamp
     /// prints as MySQL shows it, "0000-00-00 00:00:00[.000…]".
     pub fn write_iso_utc(&self, out: &mut Vec<u8>) {
-        if !self.is_zero() {
-            let u = self.to_utc();
-            if let Some((mut text, len)) = usual_datetime(&u, b'T', u.fsp) {
-                text[len] = b'Z';
-                out.extend_from_slice(&text[..=len]);
-                return;
-            }
-        }
-        let mut t = Stamp::new();
         if self.is_zero() {
+            let mut t = Stamp::new();
             t.zero_timestamp(self.fsp);
-        } else {
-            let u = self.to_utc();
-            t.ymd(u.year, u.month, u.day);
-            t.push(b'T');
-            t.hms(u.hour as u64, u.minute, u.second);
-            t.fraction(u.micros, u.fsp);
-            t.push(b'Z');
+            t.append_to(out);
+            return;
         }
-        t.append_to(out);
+        let u = self.to_utc();
+        u.write_separated(out, b'T', u.fsp);
+        out.push(b'Z');
     }
 
     /// "YYYY-MM-DD HH:MM:SS[.fraction]" in UTC (zero timestamp as zeros).
@@ -585,13 +584,8 @@ mod tests {
 
     /// The general path that `usual_datetime` short-cuts.
     fn via_stamp(d: &DateTime, separator: u8, fsp: u8) -> Vec<u8> {
-        let mut t = Stamp::new();
-        t.ymd(d.year, d.month, d.day);
-        t.push(separator);
-        t.hms(d.hour as u64, d.minute, d.second);
-        t.fraction(d.micros, fsp);
         let mut out = Vec::new();
-        t.append_to(&mut out);
+        d.stamp(separator, fsp).append_to(&mut out);
         out
     }
 

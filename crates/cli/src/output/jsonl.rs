@@ -435,21 +435,17 @@ impl<W: Write> Sink for JsonlSink<W> {
         tail.clear();
         tail.extend_from_slice(b",\"xid\":");
         let (event, xa) = match ending.end {
-            TxnEnd::Xid(n) => {
-                push_u64(&mut tail, *n);
-                ("commit", None)
-            }
+            TxnEnd::Xid(_) => ("commit", None),
             TxnEnd::Commit | TxnEnd::Ddl => ("commit", ending.txn.xa.as_ref()),
             TxnEnd::Rollback => ("rollback", ending.txn.xa.as_ref()),
             TxnEnd::XaPrepare(x) => ("xa_prepare", Some(x)),
             TxnEnd::XaCommit(x) => ("xa_commit", Some(x)),
             TxnEnd::XaRollback(x) => ("xa_rollback", Some(x)),
         };
-        if !matches!(ending.end, TxnEnd::Xid(_)) {
-            match xa {
-                Some(x) => write_xa_xid(&mut tail, x),
-                None => tail.extend_from_slice(b"null"),
-            }
+        match (ending.end, xa) {
+            (TxnEnd::Xid(n), _) => push_u64(&mut tail, *n),
+            (_, Some(x)) => write_xa_xid(&mut tail, x),
+            (_, None) => tail.extend_from_slice(b"null"),
         }
         tail.extend_from_slice(b"}\n");
         let released = self.release(&tail);
