@@ -111,7 +111,7 @@ pub fn replay(
             .tcp_port(target.port),
     };
     let mut conn = rt
-        .block_on(Conn::new(opts))
+        .block_on(source::server::new_conn(opts.into()))
         .map_err(|e| RunError::Replay(format!("cannot connect to the target: {e}")))?;
     let per_commit = if options.statements_per_commit == 0 {
         500

@@ -212,15 +212,7 @@ impl DumpConn {
                     return Err(self.server_error(code, &message));
                 }
                 Some(0xfe) => {
-                    // Auth switch: plugin name NUL, then the new nonce.
-                    let rest = &p[1..];
-                    let end = rest.iter().position(|&b| b == 0).unwrap_or(rest.len());
-                    plugin = String::from_utf8_lossy(&rest[..end]).into_owned();
-                    let mut data = rest.get(end + 1..).unwrap_or(&[]).to_vec();
-                    if data.last() == Some(&0) {
-                        data.pop();
-                    }
-                    nonce = data;
+                    (plugin, nonce) = parse_auth_switch(&p);
                     let auth = auth_response(&plugin, password, &nonce, self.tls)?;
                     self.write_packet(&auth).await?;
                 }
@@ -481,6 +473,21 @@ fn parse_greeting(p: &[u8]) -> Result<Greeting, String> {
         auth_data,
         auth_plugin,
     })
+}
+
+/// An auth switch request: 0xfe, the plugin name NUL-terminated, then the
+/// plugin's data. The scramble plugins end their 20-byte scramble with a NUL
+/// that is not part of it; ed25519's nonce is 32 raw random bytes, so a last
+/// byte of 0 is its own (1 login in 256 failed when it was dropped).
+fn parse_auth_switch(p: &[u8]) -> (String, Vec<u8>) {
+    let rest = p.get(1..).unwrap_or(&[]);
+    let end = rest.iter().position(|&b| b == 0).unwrap_or(rest.len());
+    let plugin = String::from_utf8_lossy(&rest[..end]).into_owned();
+    let mut data = rest.get(end + 1..).unwrap_or(&[]);
+    if plugin != "client_ed25519" {
+        data = data.strip_suffix(&[0]).unwrap_or(data);
+    }
+    (plugin, data.to_vec())
 }
 
 /// The first authentication answer for `plugin`.
@@ -878,6 +885,30 @@ mod tests {
         // Truncated greetings are errors, not panics.
         for n in 0..g.len() {
             let _ = parse_greeting(&g[..n]);
+        }
+    }
+
+    #[test]
+    fn ed25519_nonce_ending_in_nul_is_kept_whole() {
+        let mut nonce = [7u8; 32];
+        nonce[31] = 0;
+        let packet = [&[0xfe][..], b"client_ed25519\0", &nonce].concat();
+        let (plugin, parsed) = parse_auth_switch(&packet);
+        assert_eq!(plugin, "client_ed25519");
+        assert_eq!(parsed, nonce);
+        // The scramble plugins' terminating NUL is still not part of theirs.
+        let packet = [
+            &[0xfe][..],
+            b"mysql_native_password\0",
+            b"01234567890123456789\0",
+        ]
+        .concat();
+        let (plugin, parsed) = parse_auth_switch(&packet);
+        assert_eq!(plugin, "mysql_native_password");
+        assert_eq!(parsed, b"01234567890123456789");
+        // Malformed requests are not panics.
+        for n in 0..packet.len() {
+            let _ = parse_auth_switch(&packet[..n]);
         }
     }
 

@@ -30,7 +30,7 @@ impl ServerInfo {
 /// server has no TLS, as the MySQL client does.
 pub async fn connect(cfg: &SourceConfig) -> Result<Conn, SourceError> {
     let opts = cfg.mysql_opts().map_err(DefiniteError::Config)?;
-    let attempt = tokio::time::timeout(cfg.connect_timeout, Conn::new(opts)).await;
+    let attempt = tokio::time::timeout(cfg.connect_timeout, new_conn(opts)).await;
     let result = match attempt {
         Err(_) => {
             return Err(TransientError::Connect {
@@ -53,7 +53,7 @@ pub async fn connect(cfg: &SourceConfig) -> Result<Conn, SourceError> {
                 let opts = cfg
                     .mysql_opts_verifying(Some(name))
                     .map_err(DefiniteError::Config)?;
-                tokio::time::timeout(cfg.connect_timeout, Conn::new(opts))
+                tokio::time::timeout(cfg.connect_timeout, new_conn(opts))
                     .await
                     .map_err(|_| TransientError::Connect {
                         addr: cfg.addr(),
@@ -71,9 +71,22 @@ pub async fn connect(cfg: &SourceConfig) -> Result<Conn, SourceError> {
             let mut plain = cfg.clone();
             plain.tls = TlsMode::Off;
             let opts = plain.mysql_opts().map_err(DefiniteError::Config)?;
-            Conn::new(opts).await.map_err(|e| map_err(cfg, e))
+            new_conn(opts).await.map_err(|e| map_err(cfg, e))
         }
         Err(e) => Err(map_err(cfg, e)),
+    }
+}
+
+/// `Conn::new`, once more after "access denied". mysql_common 0.37 drops
+/// the last byte of an auth switch's data when it is 0; ed25519's nonce is
+/// 32 random bytes, so 1 login in 256 of an ed25519 account is refused, and
+/// a second login gets a new nonce. (Our replication connection parses the
+/// switch itself: `protocol::parse_auth_switch`.) The cost is that a wrong
+/// password counts two failed logins.
+pub async fn new_conn(opts: mysql_async::Opts) -> Result<Conn, mysql_async::Error> {
+    match Conn::new(opts.clone()).await {
+        Err(mysql_async::Error::Server(e)) if e.code == 1045 => Conn::new(opts).await,
+        other => other,
     }
 }
 
