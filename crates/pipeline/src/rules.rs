@@ -43,8 +43,9 @@ use sqlparser::ast::{
     UnaryOperator, Value as SqlValue,
 };
 use sqlparser::dialect::MySqlDialect;
-use sqlparser::parser::Parser;
-use sqlparser::tokenizer::Token;
+use sqlparser::keywords::Keyword;
+use sqlparser::parser::{Parser, ParserError};
+use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer};
 
 use crate::record::Operation;
 
@@ -579,9 +580,18 @@ impl Condition {
             return Err("expected a SQL expression, got an empty string".into());
         }
         let dialect = MySqlDialect {};
-        let mut parser = Parser::new(&dialect)
-            .try_with_sql(text)
-            .map_err(|e| format!("does not parse as SQL: {}", strip_prefix(&e.to_string())))?;
+        let not_sql =
+            |e: ParserError| format!("does not parse as SQL: {}", strip_prefix(&e.to_string()));
+        let tokens = Tokenizer::new(&dialect, text)
+            .tokenize_with_location()
+            .map_err(|e| not_sql(e.into()))?;
+        let operators = count_operators(&tokens);
+        if operators > MAX_OPERATORS {
+            return Err(format!(
+                "has {operators} operators; a condition may have at most {MAX_OPERATORS}"
+            ));
+        }
+        let mut parser = Parser::new(&dialect).with_tokens_with_locations(tokens);
         let expr = parser
             .parse_expr()
             .map_err(|e| format!("does not parse as SQL: {}", strip_prefix(&e.to_string())))?;
@@ -624,6 +634,47 @@ impl Condition {
     pub fn matches(&self, subject: &Subject<'_>) -> bool {
         self.eval(subject) == Some(true)
     }
+}
+
+/// Most operators (and keywords) a condition may hold. `a + a + … + a`
+/// parses into a tree as deep as the chain is long, and compiling,
+/// evaluating and dropping the tree recurse: 20 000 terms overflowed the
+/// stack. Parentheses and function calls nest at most 50 deep (sqlparser's
+/// own limit), so this bounds the depth. Real rules use a handful; 512 already
+/// overflowed a 2 MiB thread (tokio's blocking pool) in a debug build.
+const MAX_OPERATORS: usize = 128;
+
+/// Operators and keywords among `tokens`: anything but a name, a literal,
+/// whitespace or punctuation (so a long `IN (…)` list is fine). A keyword
+/// beside a period is a name (`NEW.status`).
+fn count_operators(tokens: &[TokenWithSpan]) -> usize {
+    let tokens: Vec<&Token> = tokens
+        .iter()
+        .map(|t| &t.token)
+        .filter(|t| !matches!(t, Token::Whitespace(_)))
+        .collect();
+    let period = |i: Option<usize>| i.and_then(|i| tokens.get(i)) == Some(&&Token::Period);
+    (0..tokens.len())
+        .filter(|&i| match tokens[i] {
+            Token::Word(w) => {
+                w.quote_style.is_none()
+                    && w.keyword != Keyword::NoKeyword
+                    && !period(i.checked_sub(1))
+                    && !period(Some(i + 1))
+            }
+            Token::Comma
+            | Token::LParen
+            | Token::RParen
+            | Token::Period
+            | Token::EOF
+            | Token::Number(..)
+            | Token::SingleQuotedString(_)
+            | Token::DoubleQuotedString(_)
+            | Token::NationalStringLiteral(_)
+            | Token::HexStringLiteral(_) => false,
+            _ => true,
+        })
+        .count()
 }
 
 fn strip_prefix(msg: &str) -> &str {

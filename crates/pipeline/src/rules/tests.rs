@@ -438,3 +438,57 @@ fn number_parsing_and_printing() {
         !is_canonical_decimal("007") && !is_canonical_decimal("1.") && !is_canonical_decimal("+1")
     );
 }
+
+/// `a + a + … + a` parses into a tree as deep as the chain is long; 20 000
+/// terms overflowed the stack (compile, eval and drop recurse) and aborted
+/// `check-config`. Past MAX_OPERATORS it is an error; at the limit, the
+/// deepest tree compiles, evaluates and drops on a 2 MiB thread (a tokio
+/// worker's stack) in a debug build.
+#[test]
+fn operator_chain_past_the_limit_is_an_error_not_a_stack_overflow() {
+    let chain = |n: usize| vec!["NEW.amount"; n + 1].join(" + ") + " > 1";
+    let err = Condition::compile(&chain(100_000)).unwrap_err();
+    assert_eq!(
+        err,
+        format!("has 100001 operators; a condition may have at most {MAX_OPERATORS}")
+    );
+    // Names beside a period are not counted even when they are keywords
+    // (STATUS, NEW), nor are literals: a long IN list is fine.
+    let list = (0..2000).map(|i| format!("'s{i}'")).collect::<Vec<_>>();
+    let long_in = format!(
+        "NEW.status IN ({}) AND OLD.status = NEW.status",
+        list.join(", ")
+    );
+    assert!(Condition::compile(&long_in).is_ok());
+
+    let deepest = chain(MAX_OPERATORS - 1);
+    let nested = format!(
+        "{}{}{}",
+        "(".repeat(40),
+        chain(MAX_OPERATORS - 41),
+        ")".repeat(40)
+    );
+    std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(move || {
+            for cond in [deepest, nested] {
+                let c = Condition::compile(&cond).unwrap_or_else(|e| panic!("{e}"));
+                let new = obj(json!({"amount": "1.5"}));
+                let row = JsonRow {
+                    old: None,
+                    new: Some(&new),
+                    names: c.columns(),
+                };
+                let subject = Subject {
+                    operation: Insert,
+                    database: "d",
+                    table: "t",
+                    row: &row,
+                };
+                assert_eq!(c.eval(&subject), Some(true));
+            }
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+}
