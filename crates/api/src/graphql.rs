@@ -26,7 +26,7 @@ use futures_util::stream::{Stream, StreamExt};
 use pipeline::record::{ChangeRecord, Operation};
 use store::{
     AlertQuery, Bucket, ChangesQuery, ColumnChangesQuery, RowHistoryQuery, SearchQuery,
-    StoredChange, TaggedQuery, TimeRange, TrendQuery,
+    StoredChange, TaggedQuery, TimeRange, TrendQuery, MAX_LIMIT,
 };
 use tokio_stream::wrappers::BroadcastStream;
 use tower::ServiceExt;
@@ -43,6 +43,7 @@ pub fn build_schema(state: AppState) -> ApiSchema {
     Schema::build(QueryRoot, EmptyMutation, SubscriptionRoot)
         .data(state)
         .limit_depth(16)
+        .limit_complexity(MAX_COMPLEXITY)
         .finish()
 }
 
@@ -348,6 +349,18 @@ fn range(
     )
 }
 
+/// The most a request may cost: fields, counting those of a list field once
+/// per row it may return ([`list_cost`]). One list at the largest limit
+/// with every field of a change fits; without a bound, aliases could repeat
+/// a 10 000-row query thousands of times in one request.
+pub const MAX_COMPLEXITY: usize = 25 * MAX_LIMIT as usize;
+
+/// Complexity of a list field with `limit` rows of `child_complexity` each.
+fn list_cost(limit: Option<i32>, child_complexity: usize) -> usize {
+    let rows = limit.unwrap_or(100).clamp(1, MAX_LIMIT as i32) as usize;
+    rows.saturating_mul(child_complexity.max(1))
+}
+
 fn limit(n: Option<i32>) -> Result<u32, ApiError> {
     let text = n.map(|n| n.to_string());
     params::limit("limit", text.as_deref())
@@ -376,6 +389,7 @@ impl QueryRoot {
 
     /// Changes of one table, oldest first unless `order: "desc"`.
     #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "list_cost(limit, child_complexity)")]
     async fn table_changes(
         &self,
         ctx: &Context<'_>,
@@ -509,6 +523,7 @@ impl QueryRoot {
     /// key joins its values with `,` in key order, escaping `,` and `\`
     /// inside values with `\`.
     #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "list_cost(limit, child_complexity)")]
     async fn row_history(
         &self,
         ctx: &Context<'_>,
@@ -549,6 +564,7 @@ impl QueryRoot {
     /// Changes of one column (UPDATEs that changed it, INSERTs and DELETEs
     /// that carry it) with its old and new value.
     #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "list_cost(limit, child_complexity)")]
     async fn column_changes(
         &self,
         ctx: &Context<'_>,
@@ -599,6 +615,7 @@ impl QueryRoot {
 
     /// Full-text search over stored values, newest first. All words must
     /// match; a word may end in `*` for a prefix.
+    #[graphql(complexity = "list_cost(limit, child_complexity)")]
     async fn search(
         &self,
         ctx: &Context<'_>,
@@ -632,6 +649,7 @@ impl QueryRoot {
 
     /// Changes tagged by a `track: true` rule.
     #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "list_cost(limit, child_complexity)")]
     async fn tagged_changes(
         &self,
         ctx: &Context<'_>,
@@ -673,6 +691,7 @@ impl QueryRoot {
 
     /// Stored alerts, newest first.
     #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "list_cost(limit, child_complexity)")]
     async fn alerts(
         &self,
         ctx: &Context<'_>,

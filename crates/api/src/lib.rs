@@ -6,7 +6,9 @@
 //!   Python `QueryService` offers), described by the OpenAPI document at
 //!   `/api/openapi.json` and the readable page at `/api`;
 //! - **GraphQL** at `/graphql` (POST; GET is the offline GraphiQL page),
-//!   subscriptions over WebSocket at `/graphql/ws`;
+//!   subscriptions over WebSocket at `/graphql/ws`; queries nest at most
+//!   16 deep and cost at most `graphql::MAX_COMPLEXITY` (a list's fields
+//!   count once per row it may return);
 //! - the **live stream** of changes and alerts at `/api/stream` (SSE);
 //! - **Prometheus** exposition at `/metrics`, fed by [`Metrics`];
 //! - `/health`, and the embedded web UI at `/` ([`ui`]).

@@ -356,3 +356,39 @@ async fn subscription_streams_matching_live_changes() {
         json!({"id": deleted.id(), "operation": "DELETE", "primaryKey": Json::Object(deleted.primary_key.to_map())})
     );
 }
+
+/// Every field of a change, for the complexity test.
+const EVERY_CHANGE_FIELD: &str = "id cursor timestamp operation database table primaryKey \
+    oldData newData changes { column oldValue newValue } gtid query tags";
+
+/// A list field costs its fields once per row it may return: one query at
+/// the largest limit with every field passes, but aliases cannot repeat it
+/// (or a smaller one thousands of times) to make one request read and
+/// render without bound.
+#[tokio::test]
+async fn complexity_bounds_what_one_request_can_ask_for() {
+    let f = fixture();
+    let full = format!(
+        r#"tableChanges(database: "ecommerce", table: "users", limit: 10000) {{ {EVERY_CHANGE_FIELD} }}"#
+    );
+    let r = graphql(&f.app, &format!("{{ {full} }}")).await;
+    no_errors(&r);
+    assert!(!r["data"]["tableChanges"].as_array().unwrap().is_empty());
+
+    let twice = format!("{{ a: {full} b: {full} }}");
+    let many_small = format!(
+        "{{ {} }}",
+        (0..3000)
+            .map(|i| format!(
+                r#"a{i}: tableChanges(database: "ecommerce", table: "users") {{ id }}"#
+            ))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    for query in [twice, many_small] {
+        let r = graphql(&f.app, &query).await;
+        assert!(r["data"].is_null(), "{}", &r.to_string()[..200]);
+        let message = r["errors"][0]["message"].as_str().unwrap_or_default();
+        assert!(message.contains("too complex"), "{r}");
+    }
+}
