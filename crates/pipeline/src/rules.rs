@@ -592,9 +592,7 @@ impl Condition {
             ));
         }
         let mut parser = Parser::new(&dialect).with_tokens_with_locations(tokens);
-        let expr = parser
-            .parse_expr()
-            .map_err(|e| format!("does not parse as SQL: {}", strip_prefix(&e.to_string())))?;
+        let expr = parser.parse_expr().map_err(not_sql)?;
         let next = parser.peek_token();
         if next.token != Token::EOF {
             return Err(format!(
