@@ -252,6 +252,11 @@ async fn graphql_errors_name_the_argument() {
             Some("after"),
         ),
         (
+            r#"{ columnChanges(database: "ecommerce", table: "users", column: "a\u0000b") { id } }"#,
+            "BAD_USER_INPUT",
+            Some("column"),
+        ),
+        (
             r#"{ tableStats(database: "ecommerce", table: "nosuch") { totalChanges } }"#,
             "NOT_FOUND",
             None,

@@ -558,6 +558,8 @@ async fn bad_parameters_are_400_naming_the_parameter() {
         (format!("{t}/changes?operations=INSERT"), "operations"),
         (format!("{t}/column_changes"), "column"),
         (format!("{t}/column_changes?column=a%22b"), "column"),
+        (format!("{t}/column_changes?column=a%00b"), "column"),
+        (format!("{t}/column_changes?column=a%5Cb"), "column"),
         (format!("{t}/diffs?operation=INSERT"), "operation"),
         (format!("{t}/trend?bucket=week"), "bucket"),
         ("/api/trend?database=ecommerce".into(), "table"),

@@ -358,10 +358,11 @@ pub(crate) fn mysql_fulltext_query(text: &str) -> Result<String> {
 
 /// JSON path of one top-level member, for `json_extract`/`JSON_EXTRACT`.
 pub(crate) fn column_path(column: &str) -> Result<String> {
-    if column.is_empty() || column.contains('"') || column.contains('\\') {
+    // SQLite reads the path only up to a NUL ("bad JSON path", a 500).
+    if column.is_empty() || column.contains(['"', '\\', '\0']) {
         return Err(StoreError::invalid(
             "column",
-            "must be a non-empty name without '\"' or '\\'",
+            "must be a non-empty name without '\"', '\\' or NUL",
         ));
     }
     Ok(format!("$.\"{column}\""))
