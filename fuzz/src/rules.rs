@@ -21,13 +21,7 @@ pub fn evaluate(data: &[u8]) -> Option<usize> {
     let (condition, images) = text.split_once('\n').unwrap_or((text, ""));
     let condition = Condition::compile(condition).ok()?;
     let images = match serde_json::from_str::<Value>(images) {
-        Ok(Value::Array(images)) => images
-            .into_iter()
-            .filter_map(|v| match v {
-                Value::Object(image) => Some(image),
-                _ => None,
-            })
-            .collect(),
+        Ok(Value::Array(images)) => objects(images),
         _ => default_images(),
     };
     let names = condition.columns().to_vec();
@@ -58,8 +52,19 @@ pub fn evaluate(data: &[u8]) -> Option<usize> {
     Some(runs)
 }
 
+/// The JSON objects among `values`, as row images.
+fn objects(values: impl IntoIterator<Item = Value>) -> Vec<Map<String, Value>> {
+    values
+        .into_iter()
+        .filter_map(|v| match v {
+            Value::Object(image) => Some(image),
+            _ => None,
+        })
+        .collect()
+}
+
 fn default_images() -> Vec<Map<String, Value>> {
-    let images = [
+    objects([
         json!({
             "id": 1, "amount": "12.50", "status": "paid", "n": i64::MIN, "u": u64::MAX,
             "f": 1.5e308, "s": "", "j": {"a": [1, 2]}, "z": null
@@ -68,12 +73,5 @@ fn default_images() -> Vec<Map<String, Value>> {
             "id": 2, "amount": "99999999999999999999999999999999999.999", "status": "PAID",
             "n": i64::MAX, "u": 0, "f": -1e-308, "s": "x%_\\", "j": [], "z": "0"
         }),
-    ];
-    images
-        .into_iter()
-        .filter_map(|v| match v {
-            Value::Object(image) => Some(image),
-            _ => None,
-        })
-        .collect()
+    ])
 }

@@ -26,7 +26,7 @@ use futures_util::stream::{Stream, StreamExt};
 use pipeline::record::{ChangeRecord, Operation};
 use store::{
     AlertQuery, Bucket, ChangesQuery, ColumnChangesQuery, RowHistoryQuery, SearchQuery,
-    StoredChange, TaggedQuery, TimeRange, TrendQuery, MAX_LIMIT,
+    StoredChange, TaggedQuery, TimeRange, TrendQuery, DEFAULT_LIMIT, MAX_LIMIT,
 };
 use tokio_stream::wrappers::BroadcastStream;
 use tower::ServiceExt;
@@ -357,7 +357,9 @@ pub const MAX_COMPLEXITY: usize = 25 * MAX_LIMIT as usize;
 
 /// Complexity of a list field with `limit` rows of `child_complexity` each.
 fn list_cost(limit: Option<i32>, child_complexity: usize) -> usize {
-    let rows = limit.unwrap_or(100).clamp(1, MAX_LIMIT as i32) as usize;
+    let rows = limit.map_or(DEFAULT_LIMIT as usize, |n| {
+        n.clamp(1, MAX_LIMIT as i32) as usize
+    });
     rows.saturating_mul(child_complexity.max(1))
 }
 
